@@ -1,0 +1,21 @@
+"""ecg_core: beat-by-beat ECG arrhythmia analysis (no UI code here; the app imports this).
+
+Entry points (DESIGN.md §4)::
+
+    from ecg_core import read_record, detect_qrs, analyze, load_model
+"""
+
+from ecg_core.aami import AAMI_CLASSES, DS1, DS2
+from ecg_core.errors import ECGInputError
+from ecg_core.preprocessing import CANONICAL_FS
+from ecg_core.record import Annotations, Record
+
+__all__ = [
+    "AAMI_CLASSES",
+    "CANONICAL_FS",
+    "DS1",
+    "DS2",
+    "Annotations",
+    "ECGInputError",
+    "Record",
+]

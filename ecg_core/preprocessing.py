@@ -1,0 +1,139 @@
+"""Filtering, resampling and lead selection: one function per step, numpy in, numpy out.
+
+>>> import numpy as np
+>>> fs = 360.0
+>>> raw = np.sin(2 * np.pi * 1.2 * np.arange(3600) / fs)
+>>> to_canonical(raw, fs).shape
+(1280,)
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+from scipy import signal as sps
+
+from ecg_core.errors import ECGInputError
+
+#: The rate at which beats are cut and classified.
+#: 128 Hz is the lowest rate the model must serve (MIT-BIH SVDB, many Holters), so every
+#: supported input (128, 250, 257, 360, 500 Hz ...) is *down*-sampled or kept, never
+#: up-sampled into frequencies the model never saw: train (360 Hz) and deployment data then
+#: share one band. After the 0.5-40 Hz band-pass below, Nyquist at 64 Hz loses nothing,
+#: a QRS (80-120 ms) still spans 10-15 samples, and the model's cost is a third of 360 Hz.
+CANONICAL_FS: float = 128.0
+
+#: Supported input sampling rates (Hz). Outside this the data is almost surely mislabelled.
+MIN_FS: float = 50.0
+MAX_FS: float = 10_000.0
+
+BANDPASS_HZ: tuple[float, float] = (0.5, 40.0)
+
+
+def validate_fs(fs: float) -> float:
+    """Return ``fs`` as float, or raise ECGInputError naming the bad value."""
+    try:
+        fs_value = float(fs)
+    except (TypeError, ValueError):
+        raise ECGInputError(f"Sampling rate {fs!r} is not a number.") from None
+    if not np.isfinite(fs_value) or not (MIN_FS <= fs_value <= MAX_FS):
+        raise ECGInputError(
+            f"Sampling rate {fs!r} Hz is outside the supported range "
+            f"{MIN_FS:g}-{MAX_FS:g} Hz. Check the header or the rate you entered."
+        )
+    return fs_value
+
+
+def resample(signal: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
+    """Polyphase resampling along axis 0 (anti-aliased, linear in length).
+
+    The ratio is approximated by a fraction with denominator <= 1000, e.g. 360 -> 128 Hz is
+    16/45 and 257 -> 128 Hz is 128/257.
+    """
+    x = np.asarray(signal, dtype=np.float64)
+    if fs_in == fs_out:
+        return x.copy()
+    ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
+    return sps.resample_poly(x, ratio.numerator, ratio.denominator, axis=0)
+
+
+def resample_positions(samples: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
+    """Map sample indices between rates (rounded to the nearest sample)."""
+    return np.round(np.asarray(samples, dtype=np.float64) * (fs_out / fs_in)).astype(np.int64)
+
+
+def bandpass(
+    signal: np.ndarray,
+    fs: float,
+    low_hz: float = BANDPASS_HZ[0],
+    high_hz: float = BANDPASS_HZ[1],
+    causal: bool = False,
+) -> np.ndarray:
+    """Butterworth band-pass along axis 0: removes baseline wander and muscle noise.
+
+    ``causal=True`` filters forward only (real-time mode: no sample depends on the future);
+    otherwise forward-backward (zero phase, for diagnostic analysis).
+    """
+    high_hz = min(high_hz, 0.45 * fs)
+    sos = sps.butter(2, [low_hz, high_hz], btype="bandpass", fs=fs, output="sos")
+    x = np.asarray(signal, dtype=np.float64)
+    if causal:
+        return sps.sosfilt(sos, x, axis=0)
+    return sps.sosfiltfilt(sos, x, axis=0)
+
+
+def notch_powerline(signal: np.ndarray, fs: float, causal: bool = False) -> np.ndarray:
+    """Remove 50 and 60 Hz mains interference (each only where it lies below Nyquist)."""
+    x = np.asarray(signal, dtype=np.float64)
+    for mains_hz in (50.0, 60.0):
+        if mains_hz < 0.45 * fs:
+            b, a = sps.iirnotch(mains_hz, Q=30.0, fs=fs)
+            x = sps.lfilter(b, a, x, axis=0) if causal else sps.filtfilt(b, a, x, axis=0)
+    return x
+
+
+def clean_ecg(signal: np.ndarray, fs: float, causal: bool = False) -> np.ndarray:
+    """Notch the mains, then band-pass 0.5-40 Hz. Same shape and rate as the input."""
+    return bandpass(notch_powerline(signal, fs, causal=causal), fs, causal=causal)
+
+
+def to_canonical(signal: np.ndarray, fs: float, causal: bool = False) -> np.ndarray:
+    """Clean at the input rate, then resample to :data:`CANONICAL_FS`."""
+    return resample(clean_ecg(signal, fs, causal=causal), fs, CANONICAL_FS)
+
+
+#: Lead names preferred for single-lead analysis, best first (matched case-insensitively,
+#: ignoring spaces, dashes and underscores).
+PREFERRED_LEADS: tuple[str, ...] = ("MLII", "II", "ML2", "LEADII", "ECG1", "ECG", "V5", "V1")
+
+
+def _normalise_lead_name(name: str) -> str:
+    return "".join(ch for ch in str(name).upper() if ch.isalnum())
+
+
+def select_lead(lead_names: list[str], lead: str | int | None = None) -> int:
+    """Index of the lead to analyse.
+
+    ``lead`` may be a name (``"MLII"``), an index, or None for the first of
+    :data:`PREFERRED_LEADS` present, else lead 0. Chosen by *name*: MIT-BIH record 114
+    stores MLII second.
+    """
+    if isinstance(lead, (int, np.integer)) and not isinstance(lead, bool):
+        if not 0 <= int(lead) < len(lead_names):
+            raise ECGInputError(
+                f"Lead index {lead} does not exist; the record has {len(lead_names)} lead(s)."
+            )
+        return int(lead)
+    normalised = [_normalise_lead_name(n) for n in lead_names]
+    if lead is not None and str(lead).strip():
+        wanted = _normalise_lead_name(str(lead))
+        if wanted in normalised:
+            return normalised.index(wanted)
+        raise ECGInputError(
+            f"Lead {lead!r} is not in this record; available leads: {', '.join(lead_names)}."
+        )
+    for preferred in PREFERRED_LEADS:
+        if preferred in normalised:
+            return normalised.index(preferred)
+    return 0
