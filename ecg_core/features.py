@@ -1,0 +1,203 @@
+"""Beat features: a morphology window around each R peak and RR-interval ratios.
+
+Everything here works at :data:`~ecg_core.preprocessing.CANONICAL_FS` on a signal already
+passed through :func:`~ecg_core.preprocessing.to_canonical`, and is vectorised over beats.
+
+Inter-patient generalisation is the whole game (DESIGN.md §3), so the model sees a beat
+*relative to its own patient*:
+
+- morphology: two channels, the beat and the beat minus the patient's running median beat
+  (the "template"), both divided by the template's peak-to-peak amplitude;
+- rhythm: log-ratios of RR intervals to the patient's running mean RR, never raw seconds.
+
+``causal=True`` (real-time mode) computes nothing from the future: the template is the median
+of *past* beats only and the running means only cover past beats.
+
+>>> import numpy as np
+>>> r = np.array([100, 228, 356, 420, 612])  # a premature 4th beat at 128 Hz
+>>> rr = rr_features(r, 128.0, causal=True)
+>>> rr.shape, bool(rr[3, 0] < -0.5)  # log(rr_pre / running mean) is clearly negative
+((5, 3), True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ecg_core.preprocessing import CANONICAL_FS
+
+#: Window around R: 0.28 s before (P wave, PR segment) to 0.47 s after (T wave).
+#: At 128 Hz: 36 + 60 = 96 samples.
+WINDOW_PRE_S: float = 0.28
+WINDOW_POST_S: float = 0.47
+
+#: Beats in the median template, mean-RR window and local-RR window.
+TEMPLATE_BEATS: int = 32
+RR_AVG_BEATS: int = 128
+RR_LOCAL_BEATS: int = 8
+
+#: RR intervals are clipped to a physiological range before taking ratios (s).
+RR_MIN_S: float = 0.15
+RR_MAX_S: float = 3.0
+RR_DEFAULT_S: float = 0.8  # used when a record has a single beat
+
+RR_FEATURE_NAMES_CAUSAL: tuple[str, ...] = (
+    "log_rr_pre_over_avg",
+    "log_rr_local_over_avg",
+    "log_rr_pre_over_local",
+)
+RR_FEATURE_NAMES_LOOKAHEAD: tuple[str, ...] = (
+    *RR_FEATURE_NAMES_CAUSAL,
+    "log_rr_next_over_avg",
+    "log_rr_next_over_pre",
+)
+
+
+def window_samples(fs: float = CANONICAL_FS) -> tuple[int, int]:
+    """(samples before R, samples from R on) of the beat window at ``fs``."""
+    return int(round(WINDOW_PRE_S * fs)), int(round(WINDOW_POST_S * fs))
+
+
+def cut_windows(signal: np.ndarray, r_peaks: np.ndarray, pre: int, post: int) -> np.ndarray:
+    """Windows ``signal[r - pre : r + post]`` as an (n, pre + post) float32 array.
+
+    Windows that run past either end of the signal are padded with the edge value.
+    """
+    x = np.asarray(signal, dtype=np.float32)
+    r = np.asarray(r_peaks, dtype=np.int64)
+    padded = np.pad(x, (pre, post), mode="edge") if x.size else np.zeros(pre + post, np.float32)
+    idx = r[:, None] + np.arange(pre + post)[None, :]  # shifted by `pre` through the padding
+    return padded[np.clip(idx, 0, padded.size - 1)]
+
+
+def centre_windows(windows: np.ndarray) -> np.ndarray:
+    """Remove each window's median (residual baseline after the 0.5 Hz high-pass)."""
+    return windows - np.median(windows, axis=-1, keepdims=True)
+
+
+def running_templates(
+    windows: np.ndarray, causal: bool, n_beats: int = TEMPLATE_BEATS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-beat median template and amplitude scale (peak-to-peak of the template).
+
+    causal: the template of beat i is the median of beats i-n..i-1 (beat 0 uses itself);
+    otherwise the median of a centred window of n + 1 beats (including beat i).
+    """
+    n, length = windows.shape
+    if n == 0:
+        return windows.copy(), np.ones(0, np.float32)
+    nan_rows = np.full((n_beats, length), np.nan, dtype=np.float32)
+    if causal:
+        padded = np.concatenate([nan_rows, windows])  # row i + n_beats is beat i
+        stack = sliding_window_view(padded, n_beats, axis=0)[:n]  # beats i-n .. i-1
+    else:
+        half = n_beats // 2
+        padded = np.concatenate([nan_rows[:half], windows, nan_rows[:half]])
+        stack = sliding_window_view(padded, 2 * half + 1, axis=0)[:n]
+    # stack: (n, length, k); nanmedian over k. Beat 0 in causal mode has no past: use itself.
+    counts = np.sum(~np.isnan(stack[:, 0, :]), axis=1)
+    filled = np.where(np.isnan(stack), np.float32(0), stack)
+    ordered = np.sort(np.where(np.isnan(stack), np.inf, filled), axis=-1)
+    lo = np.maximum((counts - 1) // 2, 0)
+    hi = np.maximum(counts // 2, 0)
+    rows = np.arange(n)[:, None]
+    cols = np.arange(length)[None, :]
+    templates = 0.5 * (ordered[rows, cols, lo[:, None]] + ordered[rows, cols, hi[:, None]])
+    no_past = counts == 0
+    templates[no_past] = windows[no_past]
+    scales = np.ptp(templates, axis=1)
+    scales = np.maximum(scales, 0.05 * max(float(np.median(scales)), 1e-3)).astype(np.float32)
+    return templates.astype(np.float32), scales
+
+
+def morphology(windows: np.ndarray, templates: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """Model input (n, 2, L): the beat and the beat minus its template, in template units."""
+    s = scales[:, None]
+    beat = windows / s
+    return np.stack([beat, beat - templates / s], axis=1).astype(np.float32)
+
+
+def _windowed_mean(x: np.ndarray, before: int, after: int) -> np.ndarray:
+    """Mean of x[i-before .. i+after] clipped to the array (cumsum, no loops)."""
+    n = x.size
+    csum = np.concatenate([[0.0], np.cumsum(x, dtype=np.float64)])
+    i = np.arange(n)
+    lo = np.clip(i - before, 0, n)
+    hi = np.clip(i + after + 1, 0, n)
+    return (csum[hi] - csum[lo]) / np.maximum(hi - lo, 1)
+
+
+def rr_intervals(r_peaks: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]:
+    """(rr_pre_s, rr_next_s) per beat, clipped; the first / last beat borrow their neighbour."""
+    t_s = np.asarray(r_peaks, dtype=np.float64) / fs
+    if t_s.size < 2:
+        rr = np.full(t_s.size, RR_DEFAULT_S)
+        return rr, rr.copy()
+    d = np.clip(np.diff(t_s), RR_MIN_S, RR_MAX_S)
+    rr_pre_s = np.concatenate([[d[0]], d])
+    rr_next_s = np.concatenate([d, [d[-1]]])
+    return rr_pre_s, rr_next_s
+
+
+def rr_features(
+    r_peaks: np.ndarray,
+    fs: float,
+    causal: bool,
+    avg_beats: int = RR_AVG_BEATS,
+    local_beats: int = RR_LOCAL_BEATS,
+) -> np.ndarray:
+    """RR log-ratio features (n, 3) if causal else (n, 5); names in RR_FEATURE_NAMES_*.
+
+    The running mean RR covers the last ``avg_beats`` beats (causal) or a centred window of
+    that size; the local mean covers the last ``local_beats`` beats in both modes.
+    """
+    rr_pre_s, rr_next_s = rr_intervals(r_peaks, fs)
+    if causal:
+        rr_avg_s = _windowed_mean(rr_pre_s, avg_beats - 1, 0)
+    else:
+        rr_avg_s = _windowed_mean(rr_pre_s, avg_beats // 2, avg_beats // 2)
+    rr_local_s = _windowed_mean(rr_pre_s, local_beats - 1, 0)
+    cols = [
+        np.log(rr_pre_s / rr_avg_s),
+        np.log(rr_local_s / rr_avg_s),
+        np.log(rr_pre_s / rr_local_s),
+    ]
+    if not causal:
+        cols += [np.log(rr_next_s / rr_avg_s), np.log(rr_next_s / rr_pre_s)]
+    return np.stack(cols, axis=1).astype(np.float32) if len(r_peaks) else np.zeros(
+        (0, len(cols)), np.float32
+    )
+
+
+@dataclass
+class BeatFeatures:
+    """Model inputs for a record's beats (canonical rate)."""
+
+    morph: np.ndarray  # (n, 2, L) float32
+    rr: np.ndarray  # (n, n_rr) float32
+    r_canonical: np.ndarray  # (n,) int64 R positions at CANONICAL_FS
+
+
+def beat_features(
+    signal_canonical: np.ndarray,
+    r_canonical: np.ndarray,
+    causal: bool,
+    pre: int | None = None,
+    post: int | None = None,
+    template_beats: int = TEMPLATE_BEATS,
+) -> BeatFeatures:
+    """Windows, templates and RR features of a cleaned signal already at CANONICAL_FS."""
+    default_pre, default_post = window_samples()
+    pre = default_pre if pre is None else pre
+    post = default_post if post is None else post
+    r = np.asarray(r_canonical, dtype=np.int64)
+    windows = centre_windows(cut_windows(signal_canonical, r, pre, post))
+    templates, scales = running_templates(windows, causal=causal, n_beats=template_beats)
+    return BeatFeatures(
+        morph=morphology(windows, templates, scales),
+        rr=rr_features(r, CANONICAL_FS, causal=causal),
+        r_canonical=r,
+    )
