@@ -7,6 +7,8 @@ Entry points (DESIGN.md §4)::
 
 from ecg_core.aami import AAMI_CLASSES, DS1, DS2
 from ecg_core.errors import ECGInputError
+from ecg_core.pipeline import Report, analyze
+from ecg_core.io import read_record
 from ecg_core.preprocessing import CANONICAL_FS
 from ecg_core.record import Annotations, Record
 
@@ -18,4 +20,7 @@ __all__ = [
     "Annotations",
     "ECGInputError",
     "Record",
+    "Report",
+    "analyze",
+    "read_record",
 ]

@@ -1,0 +1,338 @@
+"""ECG from a CSV: delimiter and header sniffed, sampling rate from a time column or given.
+
+Accepted layouts (comma, semicolon, tab, ``|`` or whitespace between values; ``#`` lines
+are comments; a decimal comma is understood when the delimiter is not a comma)::
+
+    0.12                 time,MLII,V5          'Elapsed time','MLII','V5'
+    0.15                 0.000,-0.145,-0.065   'seconds','mV','mV'          <- units row
+    ...                  0.003,-0.145,-0.065   0.000,-0.145,-0.065
+
+A time column is recognised by its name (``time``, ``t``, ``seconds``, ``time_ms``,
+``time (ms)``, ``sample``, ``index`` ...) or, without a header, as a first column that
+strictly increases. Its unit comes from the name when it says one, else from the step
+(a step of 0.0001-0.02 is seconds, 0.1-20 is milliseconds, integers 0, 1, 2 ... count
+samples and need ``fs``). Lead columns keep their header names (``MLII (mV)`` gives the
+lead ``MLII`` in ``mV``); without a unit, millivolts are assumed.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ecg_core.errors import ECGInputError
+from ecg_core.preprocessing import MAX_FS, MIN_FS
+
+CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+
+_NA_STRINGS = {"", "nan", "na", "n/a", "null", "none", "-"}
+_DELIMITERS = ("\t", ";", ",", "|")
+_SNIFF_LINES = 200
+_MS_KEYS = {"ms", "msec", "msecs", "millisecond", "milliseconds", "timems", "tms", "timemsec"}
+_S_KEYS = {"s", "sec", "secs", "second", "seconds", "times", "timesec", "timeseconds", "ts"}
+_TIME_KEYS = {"time", "t", "timestamp", "elapsedtime", "elapsed"}
+_SAMPLE_KEYS = {"sample", "samples", "sampleindex", "samplenumber", "sampleno", "index", "idx"}
+
+
+def read_csv_signal(path: Path, fs: float | None) -> tuple[np.ndarray, float, list[str], list[str]]:
+    """Parse ``path`` into ``(signal (n, leads), fs, lead_names, units)``.
+
+    The signal may still hold NaN (empty cells); the caller validates it.
+    """
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise ECGInputError(f"The file '{path.name}' is empty.")
+    lines = [line for line in _decode(raw).splitlines() if not line.lstrip().startswith("#")]
+    # Blank lines inside the data are missing samples (filled or refused later, like empty
+    # cells); blank lines around it are not.
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    if not filled:
+        raise ECGInputError(f"The file '{path.name}' holds no data (only comments).")
+    lines = lines[filled[0] : filled[-1] + 1]
+    sample = [line for line in lines[:_SNIFF_LINES] if line.strip()]
+    delimiter = _sniff_delimiter(sample)
+    decimal = _sniff_decimal(sample[1:], delimiter)
+
+    names: list[str] | None = None
+    units_row: list[str] | None = None
+    first = _split(lines[0], delimiter)
+    if any(cell and not _is_number(cell, decimal) for cell in first):
+        names, n_header_rows = first, 1
+        second = _split(lines[1], delimiter) if len(lines) > 1 else []
+        if second and all(not _is_number(cell, decimal) for cell in second if cell):
+            units_row, n_header_rows = second, 2  # PhysioNet-style export: names, then units
+        lines = lines[n_header_rows:]
+        if not lines:
+            raise ECGInputError(f"The file '{path.name}' has a header but no data rows.")
+
+    data = _parse_numbers(path.name, lines, delimiter, decimal, names)
+    if delimiter is None and names and len(names) != data.shape[1] and data.shape[1] == 1:
+        # Whitespace-separated single column: a header such as "MLII (mV)" is one name.
+        names = [" ".join(names)]
+        units_row = [" ".join(units_row)] if units_row else None
+    names = names or []
+    # A trailing delimiter on every row makes an empty, unnamed column: drop it.
+    keep = [
+        c
+        for c in range(data.shape[1])
+        if not (np.isnan(data[:, c]).all() and not (c < len(names) and names[c]))
+    ]
+    data = data[:, keep]
+    names = [names[c] if c < len(names) else "" for c in keep] if names else []
+    units_row = [units_row[c] if c < len(units_row) else "" for c in keep] if units_row else None
+    if data.shape[1] == 0:
+        raise ECGInputError(f"The file '{path.name}' holds no numbers.")
+    data = _check_column_lengths(data, names)
+
+    time_column, time_unit = _find_time_column(data, names, units_row)
+    if time_column is None:
+        if fs is None:
+            raise ECGInputError(
+                f"'{path.name}' has no time column, so the sampling rate must be given "
+                "(e.g. fs=360), or add a first column 'time' in seconds."
+            )
+        fs_value = float(fs)
+    else:
+        label = names[time_column] if names else "column 1"
+        fs_value = _rate_from_time(data[:, time_column], time_unit, label, fs)
+    lead_columns = [c for c in range(data.shape[1]) if c != time_column]
+    if not lead_columns:
+        raise ECGInputError(f"'{path.name}' holds only a time column and no ECG lead.")
+
+    lead_names, units = [], []
+    for number, c in enumerate(lead_columns, start=1):
+        base, unit = _split_name_unit(names[c]) if names else ("", "")
+        if units_row and units_row[c]:
+            unit = units_row[c]
+        default_name = "ECG" if len(lead_columns) == 1 else f"lead{number}"
+        lead_names.append(base or default_name)
+        units.append(unit or "mV")
+    return data[:, lead_columns], fs_value, lead_names, units
+
+
+def _decode(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with BOM (spreadsheet exports)
+        return raw.decode("utf-16", errors="replace")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _sniff_delimiter(lines: list[str]) -> str | None:
+    """The delimiter that splits (almost) every sampled line into the same number of cells;
+    None means runs of whitespace (which also covers a single column)."""
+    for candidate in _DELIMITERS:
+        counts = np.array([line.count(candidate) for line in lines])
+        modal = np.bincount(counts).argmax()
+        if modal > 0 and np.mean(counts == modal) >= 0.9:
+            return candidate
+    return None
+
+
+def _sniff_decimal(lines: list[str], delimiter: str | None) -> str:
+    if delimiter == ",":
+        return "."
+    cells = [cell for line in lines for cell in _split(line, delimiter)]
+    comma = sum(bool(re.fullmatch(r"[-+]?\d*,\d+", cell)) for cell in cells)
+    dot = sum(bool(re.fullmatch(r"[-+]?\d*\.\d+([eE][-+]?\d+)?", cell)) for cell in cells)
+    return "," if comma > dot else "."
+
+
+def _split(line: str, delimiter: str | None) -> list[str]:
+    cells = line.split() if delimiter is None else line.split(delimiter)
+    return [cell.strip().strip("\"'").strip() for cell in cells]
+
+
+def _is_number(cell: str, decimal: str) -> bool:
+    if cell.lower() in _NA_STRINGS:
+        return True
+    try:
+        float(cell.replace(",", ".") if decimal == "," else cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _parse_numbers(
+    file_name: str, lines: list[str], delimiter: str | None, decimal: str, names: list[str] | None
+) -> np.ndarray:
+    body = "\n".join(line.strip() if delimiter is None else line for line in lines)
+    options = dict(
+        sep=r"\s+" if delimiter is None else delimiter,
+        header=None,
+        decimal=decimal,
+        skipinitialspace=True,
+        skip_blank_lines=False,
+        na_values=sorted(_NA_STRINGS - {""}),
+    )
+    try:
+        frame = pd.read_csv(io.StringIO(body), dtype=np.float64, **options)
+    except pd.errors.ParserError as error:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+        where = (
+            f"data row {found.group(2)} has {found.group(3)} values where the rows before it "
+            f"have {found.group(1)}"
+            if found
+            else str(error)
+        )
+        raise ECGInputError(
+            f"'{file_name}': {where}. Every row needs one value per column."
+        ) from None
+    except ValueError:
+        raise _not_a_number_error(file_name, body, options, names) from None
+    if names is not None and len(names) < frame.shape[1] and (delimiter or frame.shape[1] > 1):
+        raise ECGInputError(
+            f"'{file_name}': the header names {len(names)} column(s) but the rows hold "
+            f"{frame.shape[1]} values. Every row needs one value per column."
+        )
+    return frame.to_numpy(dtype=np.float64)
+
+
+def _not_a_number_error(
+    file_name: str, body: str, options: dict, names: list[str] | None
+) -> ECGInputError:
+    """Locate the first cell that is not a number, for a message that points at it."""
+    frame = pd.read_csv(io.StringIO(body), dtype=str, keep_default_na=False, **options)
+    bad_row, bad_column, bad_text = None, None, ""
+    for column in frame.columns:
+        text = frame[column].fillna("").str.strip().str.strip("\"'")
+        as_number = text.str.replace(",", ".") if options["decimal"] == "," else text
+        numeric = pd.to_numeric(as_number, errors="coerce")
+        bad = numeric.isna() & ~text.str.lower().isin(_NA_STRINGS)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            if bad_row is None or row < bad_row:
+                bad_row, bad_column, bad_text = row, int(column), str(text.iloc[row])
+    if bad_row is None:
+        return ECGInputError(f"'{file_name}' could not be read as numbers.")
+    label = names[bad_column] if names and bad_column < len(names) else f"column {bad_column + 1}"
+    return ECGInputError(
+        f"'{file_name}': data row {bad_row + 1}, {label}: '{bad_text[:40]}' is not a number. "
+        "A CSV must hold numbers only, below an optional header row."
+    )
+
+
+def _check_column_lengths(data: np.ndarray, names: list[str]) -> np.ndarray:
+    """Drop rows empty in every column at the end; refuse columns of different lengths."""
+    present = ~np.isnan(data)
+    any_row = np.flatnonzero(present.any(axis=1))
+    if any_row.size == 0:
+        raise ECGInputError("The CSV holds no numbers.")
+    data, present = data[: any_row[-1] + 1], present[: any_row[-1] + 1]
+    lengths = data.shape[0] - np.argmax(present[::-1], axis=0)
+    if lengths.min() != lengths.max():
+        short, long = int(np.argmin(lengths)), int(np.argmax(lengths))
+
+        def label(c: int) -> str:
+            return f"'{names[c]}'" if names and names[c] else f"column {c + 1}"
+
+        raise ECGInputError(
+            f"The columns have different lengths: {label(short)} has {lengths[short]} values "
+            f"but {label(long)} has {lengths[long]}. All columns must have the same length."
+        )
+    return data
+
+
+def _split_name_unit(name: str) -> tuple[str, str]:
+    """``'MLII (mV)'`` -> ``('MLII', 'mV')``; ``'time_ms'`` stays whole (handled by key)."""
+    found = re.fullmatch(r"(.*?)\s*[\(\[]\s*([^\)\]]*)\s*[\)\]]\s*", name)
+    if found:
+        return found.group(1).strip(), found.group(2).strip()
+    return name.strip(), ""
+
+
+def _time_unit(name: str, unit: str) -> str | None:
+    """'s', 'ms', 'samples' or 'auto' (decide from the step) for a time column, else None."""
+    base, name_unit = _split_name_unit(name)
+    key = re.sub(r"[^a-z]", "", base.lower())
+    unit_key = re.sub(r"[^a-z]", "", (unit or name_unit).lower())
+    if key in _MS_KEYS:
+        return "ms"
+    if key in _S_KEYS:
+        return "s"
+    if key in _SAMPLE_KEYS:
+        return "samples"
+    if key in _TIME_KEYS:
+        if unit_key in _MS_KEYS:
+            return "ms"
+        if unit_key in _S_KEYS:
+            return "s"
+        return "auto"
+    return None
+
+
+def _find_time_column(
+    data: np.ndarray, names: list[str], units_row: list[str] | None
+) -> tuple[int | None, str]:
+    if names:
+        for c, name in enumerate(names):
+            unit = _time_unit(name, units_row[c] if units_row else "")
+            if unit is not None:
+                return c, unit
+        return None, ""
+    first = data[:, 0]
+    if data.shape[1] >= 2 and first.size >= 2 and np.all(np.diff(first) > 0):
+        return 0, "auto"  # an ECG lead never rises monotonically for seconds on end
+    return None, ""
+
+
+def _rate_from_time(times: np.ndarray, unit: str, label: str, fs: float | None) -> float:
+    steps = np.diff(times)
+    if np.isnan(times).any():
+        raise ECGInputError(f"The time column '{label}' has empty cells.")
+    if steps.size == 0:
+        raise ECGInputError("The CSV holds a single row.")
+    if np.any(steps <= 0):
+        row = int(np.flatnonzero(steps <= 0)[0])
+        raise ECGInputError(
+            f"The time column '{label}' does not increase at data row {row + 2} "
+            f"({times[row]:g} then {times[row + 1]:g})."
+        )
+    step = (times[-1] - times[0]) / (times.size - 1)
+    # Printed times are rounded (e.g. 3 decimals at 360 Hz), so compare each time with the
+    # ideal grid rather than each step with the next: a skipped stretch shows as a large
+    # residual, rounding never exceeds half a step.
+    residual = np.abs(times - (times[0] + step * np.arange(times.size)))
+    if residual.max() > 0.5 * step:
+        typical = float(np.median(steps))
+        row = int(np.argmax(np.abs(steps - typical)))
+        raise ECGInputError(
+            f"The time column '{label}' is not evenly spaced: it steps by {steps[row]:g} at data "
+            f"row {row + 2} where {typical:g} is typical. Resample the signal to a constant "
+            "rate first (irregular sampling is not supported)."
+        )
+    integers = np.all(times == np.round(times))
+    if unit == "auto":
+        if integers and abs(step - 1.0) < 1e-9:
+            unit = "samples"
+        elif MIN_FS <= 1.0 / step <= MAX_FS:
+            unit = "s"
+        elif MIN_FS <= 1000.0 / step <= MAX_FS:
+            unit = "ms"
+        else:
+            raise ECGInputError(
+                f"The time column '{label}' steps by {step:g}, which is neither seconds nor "
+                f"milliseconds at a supported rate ({MIN_FS:g}-{MAX_FS:g} Hz). Name it 'time_s' "
+                "or 'time_ms', or remove it and give the sampling rate."
+            )
+    if unit == "samples":
+        if fs is None:
+            raise ECGInputError(
+                f"The column '{label}' counts samples (0, 1, 2, ...), which does not say the "
+                "sampling rate: give it (e.g. fs=360)."
+            )
+        return float(fs) / step
+    fs_from_time = (1.0 if unit == "s" else 1000.0) / step
+    if abs(fs_from_time - round(fs_from_time)) <= 0.002 * fs_from_time:
+        fs_from_time = float(round(fs_from_time))  # undo the rounding of printed times
+    if fs is not None and abs(float(fs) - fs_from_time) > 0.01 * fs_from_time:
+        raise ECGInputError(
+            f"The time column '{label}' implies {fs_from_time:g} Hz but a sampling rate of "
+            f"{float(fs):g} Hz was given. Leave the rate empty to use the time column."
+        )
+    return float(fs) if fs is not None else fs_from_time

@@ -1,0 +1,396 @@
+"""Reading ECG records: WFDB (``.hea`` + signal files, optional ``.atr``) and CSV.
+
+``read_record`` takes a WFDB record path (with or without ``.hea``), a CSV path, or the
+list of files a person uploaded. Uploads arrive one per temporary folder (Gradio), so the
+files of a WFDB record are gathered by name into one private folder before ``wfdb`` reads
+them, and the header is checked first: it may only name files that were given, by plain
+file name. Whatever the source, the signal is validated the same way and any problem is an
+:class:`~ecg_core.errors.ECGInputError` whose message a person can act on.
+
+>>> import tempfile, pathlib, numpy as np
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "sine.csv"
+>>> _ = path.write_text("\\n".join(f"{np.sin(i / 10):.4f}" for i in range(2000)))
+>>> record = read_record(path, fs=250)
+>>> record.signal.shape, record.fs, record.lead_names
+((2000, 1), 250.0, ['ECG'])
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ecg_core.csv_reader import CSV_SUFFIXES, read_csv_signal
+from ecg_core.errors import ECGInputError
+from ecg_core.preprocessing import validate_fs
+from ecg_core.record import Annotations, Record
+
+#: Default upload limit: a 24-hour, 12-lead Holter at 500 Hz in WFDB format 16 is
+#: 24 * 3600 * 500 * 12 * 2 bytes = 1.04 GB. (The app passes a smaller limit.)
+DEFAULT_MAX_BYTES: int = 1_500_000_000
+
+#: Shortest record accepted. 5 s holds at least three beats (two RR intervals, which the
+#: RR features need) down to 40 bpm, and is several time constants of the 0.5 Hz high-pass,
+#: so the filtered signal is not all edge transient. A standard 12-lead strip (10 s) passes.
+MIN_DURATION_S: float = 5.0
+
+#: Missing samples (NaN) are filled by linear interpolation only when every gap is at most
+#: this long: 100 ms is shorter than a QRS complex plus its neighbourhood, so a filled gap
+#: cannot invent or hide a whole beat. Longer gaps are refused, not guessed at.
+MAX_NAN_GAP_S: float = 0.1
+#: ... and when, all gaps together, no more than this fraction of a lead is missing.
+MAX_NAN_FRACTION: float = 0.01
+
+WFDB_HEADER_SUFFIX = ".hea"
+#: Suffixes that belong to WFDB records (signal files may have other names; the header
+#: names them and that is what counts).
+WFDB_SUFFIXES = {".hea", ".dat", ".mat", ".atr", ".qrs", ".ann", ".xws"}
+
+PathLike = str | os.PathLike
+
+
+def read_record(
+    paths_or_path: PathLike | Sequence[PathLike],
+    fs: float | None = None,
+    *,
+    annotation_extension: str = "atr",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Record:
+    """Read one ECG record from a path or from a list of uploaded files.
+
+    ``paths_or_path``:
+      - a WFDB record path without extension (``.../mitdb/100``), or its ``.hea`` (``.dat``,
+        ``.atr``) path: the record's files are taken from that folder;
+      - a ``.csv`` / ``.tsv`` / ``.txt`` path;
+      - a list of file paths (e.g. uploads, each possibly in its own folder): one WFDB
+        record's ``.hea`` and the signal files it names (plus ``<record>.<annotation_extension>``
+        if given), or a single CSV. Only these files are ever read.
+
+    ``fs`` is needed for a CSV without a time column; for a WFDB record it is used only when
+    the header gives no rate. ``max_bytes`` bounds the total size of the files read.
+    Raises :class:`ECGInputError` with a message meant for the person who supplied the files.
+    """
+    given = _as_paths(paths_or_path)
+    if not isinstance(paths_or_path, (list, tuple)):
+        given = _expand_single_path(given[0], annotation_extension)
+    for path in given:
+        if not path.exists():
+            raise ECGInputError(f"File '{path}' does not exist.")
+        if not path.is_file():
+            raise ECGInputError(f"'{path}' is not a file.")
+    total_bytes = sum(path.stat().st_size for path in given)
+    if total_bytes > max_bytes:
+        raise ECGInputError(
+            f"The files are {total_bytes / 1e6:.1f} MB in total, over the {max_bytes / 1e6:.0f} MB "
+            "limit. Cut the record into shorter pieces."
+        )
+
+    csvs = [p for p in given if p.suffix.lower() in CSV_SUFFIXES]
+    others = [p for p in given if p.suffix.lower() not in CSV_SUFFIXES]
+    if csvs and others:
+        raise ECGInputError(
+            "The upload mixes a CSV file with other files "
+            f"({', '.join(p.name for p in given)}). Upload either one CSV file or the files of "
+            "one WFDB record (.hea + .dat, optionally .atr)."
+        )
+    if len(csvs) > 1:
+        raise ECGInputError(
+            f"Several CSV files were given ({', '.join(p.name for p in csvs)}); "
+            "analyse one record at a time."
+        )
+    if csvs:
+        signal, csv_fs, lead_names, units = read_csv_signal(csvs[0], fs)
+        return validated_record(signal, csv_fs, lead_names, csvs[0].stem, units, None)
+    return _read_wfdb_files(given, fs, annotation_extension)
+
+
+def _as_paths(paths_or_path: object) -> list[Path]:
+    items = paths_or_path if isinstance(paths_or_path, (list, tuple)) else [paths_or_path]
+    if not items:
+        raise ECGInputError("No file was given.")
+    paths = []
+    for item in items:
+        # Gradio (and tempfile wrappers) may hand over objects with a .path or .name.
+        candidate = item
+        if not isinstance(item, (str, os.PathLike)):
+            candidate = getattr(item, "path", None) or getattr(item, "name", None)
+        if not isinstance(candidate, (str, os.PathLike)) or not str(candidate):
+            raise ECGInputError(f"{item!r} is not a file path.")
+        paths.append(Path(candidate))
+    return paths
+
+
+def _expand_single_path(path: Path, annotation_extension: str) -> list[Path]:
+    """One local path: the CSV itself, or the WFDB record's header plus its folder's files."""
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return [path]
+    if suffix == WFDB_HEADER_SUFFIX:
+        header = path
+    elif Path(f"{path}{WFDB_HEADER_SUFFIX}").is_file():  # record path without extension
+        header = Path(f"{path}{WFDB_HEADER_SUFFIX}")
+    elif suffix in WFDB_SUFFIXES:  # e.g. 100.dat: its header sits beside it
+        header = path.with_suffix(WFDB_HEADER_SUFFIX)
+        if not header.is_file():
+            raise ECGInputError(
+                f"'{path.name}' needs its WFDB header '{header.name}', which is not in {path.parent}."
+            )
+    elif path.is_file():
+        raise _unsupported_type(path)
+    else:
+        raise ECGInputError(f"File '{path}' does not exist (nor '{path}{WFDB_HEADER_SUFFIX}').")
+    if not header.is_file():
+        raise ECGInputError(f"File '{header}' does not exist.")
+    # The record's files: the header, the signal files it names (checked to be plain names,
+    # so they stay in the header's folder) and its annotation file when there is one.
+    names = [header.name, *_header_signal_files(header), f"{header.stem}.{annotation_extension}"]
+    return [header.parent / n for n in dict.fromkeys(names) if (header.parent / n).is_file()]
+
+
+def _unsupported_type(path: Path) -> ECGInputError:
+    return ECGInputError(
+        f"Unsupported file type '{path.suffix or '(no extension)'}' ('{path.name}'). "
+        "Upload a WFDB record (.hea + .dat, optionally .atr) or a CSV file (.csv, .tsv, .txt)."
+    )
+
+
+# --- WFDB ------------------------------------------------------------------------------------
+
+
+def _read_header_lines(header: Path) -> list[str]:
+    """Non-comment, non-empty lines, split exactly as wfdb splits them."""
+    text = header.read_bytes().decode("ascii", errors="ignore")
+    lines = [line.strip() for line in text.splitlines()]
+    lines = [line for line in lines if line and not line.startswith("#")]
+    if not lines:
+        raise ECGInputError(f"The header '{header.name}' is empty.")
+    return lines
+
+
+def _header_signal_files(header: Path) -> list[str]:
+    """Signal file names a single-segment header names, after checking it is one we read."""
+    lines = _read_header_lines(header)
+    record_fields = lines[0].split()
+    if len(record_fields) < 2 or not record_fields[1].isdigit():
+        raise ECGInputError(
+            f"'{header.name}' is not a WFDB header: its first line should read "
+            "'<record name> <number of signals> <sampling rate> <number of samples> ...'."
+        )
+    if "/" in record_fields[0]:
+        raise ECGInputError(
+            f"'{header.name}' describes a multi-segment WFDB record, which is not supported; "
+            "convert it to a single-segment record first."
+        )
+    n_signals = int(record_fields[1])
+    signal_lines = lines[1:]
+    if n_signals == 0:
+        raise ECGInputError(f"The header '{header.name}' declares no signals.")
+    if len(signal_lines) != n_signals:
+        raise ECGInputError(
+            f"The header '{header.name}' declares {n_signals} signal(s) but describes "
+            f"{len(signal_lines)}."
+        )
+    names = list(dict.fromkeys(line.split()[0] for line in signal_lines))
+    for name in names:
+        if not _is_plain_file_name(name):
+            raise ECGInputError(
+                f"The header '{header.name}' names signal file '{name}', which is not among the "
+                "uploaded files: a header may only name files given with it, by plain file name "
+                "(no folders, no '..', no absolute paths). The record was not read."
+            )
+    return names
+
+
+def _is_plain_file_name(name: str) -> bool:
+    return (
+        bool(name)
+        and name not in {".", "..", "~"}
+        and not any(sep in name for sep in ("/", "\\", ":", "\x00"))
+        and name == os.path.basename(name)
+        and name.isprintable()
+    )
+
+
+def _read_wfdb_files(given: list[Path], fs: float | None, annotation_extension: str) -> Record:
+    by_name: dict[str, Path] = {}
+    for path in given:
+        if path.name in by_name and not filecmp.cmp(by_name[path.name], path, shallow=False):
+            raise ECGInputError(f"Two different files named '{path.name}' were given.")
+        by_name.setdefault(path.name, path)
+
+    headers = [name for name in by_name if name.lower().endswith(WFDB_HEADER_SUFFIX)]
+    if not headers:
+        if all(Path(name).suffix.lower() not in WFDB_SUFFIXES for name in by_name):
+            raise _unsupported_type(Path(next(iter(by_name))))
+        names = ", ".join(by_name)
+        raise ECGInputError(
+            f"No WFDB header (.hea) among the files ({names}). A WFDB record needs its .hea "
+            "file together with its .dat file(s)."
+        )
+    if len(headers) > 1:
+        raise ECGInputError(
+            f"The upload holds several records ({', '.join(sorted(headers))}); "
+            "upload the files of one record at a time."
+        )
+    header = by_name[headers[0]]
+    record_name = header.stem
+    signal_names = _header_signal_files(header)
+    for name in signal_names:
+        if name not in by_name:
+            raise ECGInputError(
+                f"The signal file '{name}' named by the header '{header.name}' is missing: "
+                f"upload it together with '{header.name}'."
+            )
+    annotation_name = f"{record_name}.{annotation_extension}"
+    wanted = {header.name, *signal_names}
+    strays = [n for n in by_name if n not in wanted and Path(n).stem != record_name]
+    if strays:
+        raise ECGInputError(
+            f"File(s) {', '.join(strays)} do not belong to record '{record_name}' "
+            f"(its header names {', '.join(signal_names)}); upload one record at a time."
+        )
+    if annotation_name in by_name:
+        wanted.add(annotation_name)
+
+    with tempfile.TemporaryDirectory(prefix="ecg_record_") as folder:
+        for name in wanted:
+            _link_or_copy(by_name[name], Path(folder) / name)
+        record_path = os.path.join(folder, record_name)
+        wfdb_record = _rdrecord(record_path, header.name)
+        annotations = None
+        if annotation_name in wanted:
+            annotations = _rdann(record_path, annotation_extension, annotation_name)
+
+    record_fs = float(wfdb_record.fs)
+    if not _header_gives_rate(header) and fs is not None:
+        record_fs = float(fs)  # WFDB's default (250 Hz) would be a guess; the caller knows.
+    lead_names = [str(n) if n else f"lead{i + 1}" for i, n in enumerate(wfdb_record.sig_name)]
+    units = [str(u) if u else "mV" for u in (wfdb_record.units or ["mV"] * len(lead_names))]
+    return validated_record(
+        wfdb_record.p_signal, record_fs, lead_names, record_name, units, annotations
+    )
+
+
+def _header_gives_rate(header: Path) -> bool:
+    fields = _read_header_lines(header)[0].split()
+    return len(fields) > 2 and float(re.split(r"[/(]", fields[2])[0] or 0) > 0
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)  # instant for the big .dat when on the same file system
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _rdrecord(record_path: str, header_name: str):
+    import wfdb  # imported here: reading CSV never needs it
+
+    try:
+        record = wfdb.rdrecord(record_path, physical=True, smooth_frames=True)
+    except Exception as error:  # wfdb raises many types for a malformed record
+        raise ECGInputError(
+            f"Could not read the WFDB record described by '{header_name}': {error}. "
+            "Check that the .dat file(s) are complete and match the header."
+        ) from None
+    if record.p_signal is None or record.p_signal.size == 0:
+        raise ECGInputError(f"The record described by '{header_name}' holds no samples.")
+    return record
+
+
+def _rdann(record_path: str, extension: str, file_name: str) -> Annotations:
+    import wfdb
+
+    try:
+        annotation = wfdb.rdann(record_path, extension)
+    except Exception as error:
+        raise ECGInputError(f"Could not read the annotation file '{file_name}': {error}.") from None
+    return Annotations(
+        samples=np.asarray(annotation.sample, dtype=np.int64),
+        symbols=[str(s) for s in annotation.symbol],
+    )
+
+
+# --- validation shared by every source --------------------------------------------------------
+
+
+def validated_record(
+    signal: np.ndarray,
+    fs: float,
+    lead_names: list[str],
+    name: str,
+    units: list[str],
+    annotations: Annotations | None,
+) -> Record:
+    """Check a signal ``(n_samples, n_leads)`` and wrap it in a :class:`Record`.
+
+    Fills short NaN gaps (see :data:`MAX_NAN_GAP_S`), refuses long ones, infinite values,
+    flat lines, records shorter than :data:`MIN_DURATION_S` and rates outside 50-10000 Hz.
+    """
+    x = np.array(signal, dtype=np.float64, copy=True)
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ECGInputError(f"Record '{name}' holds no samples.")
+    fs = validate_fs(fs)
+    duration_s = x.shape[0] / fs
+    if duration_s < MIN_DURATION_S:
+        raise ECGInputError(
+            f"Record '{name}' is too short: {duration_s:.2f} s ({x.shape[0]} samples at "
+            f"{fs:g} Hz). At least {MIN_DURATION_S:g} s are needed to find beats and RR intervals."
+        )
+    for lead in range(x.shape[1]):
+        x[:, lead] = _fill_short_gaps(x[:, lead], fs, lead_names[lead])
+    if np.all(np.ptp(x, axis=0) <= 1e-12 * np.maximum(1.0, np.abs(x).max(axis=0))):
+        raise ECGInputError(
+            f"Record '{name}' is a flat line (every sample of every lead equals its first "
+            f"value, {x[0, 0]:g}): there is no ECG to analyse. Check the electrodes or the column."
+        )
+    return Record(
+        signal=x,
+        fs=fs,
+        lead_names=list(lead_names),
+        name=name,
+        units=list(units),
+        annotations=annotations,
+    )
+
+
+def _fill_short_gaps(values: np.ndarray, fs: float, lead_name: str) -> np.ndarray:
+    infinite = np.isinf(values)
+    if infinite.any():
+        first_s = np.flatnonzero(infinite)[0] / fs
+        raise ECGInputError(
+            f"Lead '{lead_name}' holds infinite values (the first at {first_s:.3f} s)."
+        )
+    missing = np.isnan(values)
+    if not missing.any():
+        return values
+    if missing.all():
+        raise ECGInputError(f"Lead '{lead_name}' holds no valid samples (all values missing).")
+    edges = np.diff(np.concatenate(([0], missing.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    longest = int(np.argmax(ends - starts))
+    longest_s = (ends[longest] - starts[longest]) / fs
+    if longest_s > MAX_NAN_GAP_S:
+        raise ECGInputError(
+            f"Lead '{lead_name}' has a gap of {longest_s:.2f} s with no data (from "
+            f"{starts[longest] / fs:.2f} s). Gaps up to {MAX_NAN_GAP_S:g} s are filled in; "
+            "longer ones are refused rather than guessed. Cut the record around the gap."
+        )
+    if missing.mean() > MAX_NAN_FRACTION:
+        raise ECGInputError(
+            f"Lead '{lead_name}' misses {100 * missing.mean():.1f} % of its samples "
+            f"(at most {100 * MAX_NAN_FRACTION:g} % can be filled in)."
+        )
+    index = np.arange(values.size)
+    filled = values.copy()
+    filled[missing] = np.interp(index[missing], index[~missing], values[~missing])
+    return filled
