@@ -202,7 +202,7 @@ def heart_rate_stats(r_peaks: np.ndarray, fs: float, noisy: np.ndarray) -> dict:
         return out
     rr_s, ok = valid_rr(r_peaks, fs, noisy)
     if ok.any():
-        out["hr_mean_bpm"] = round(60.0 * ok.sum() / rr_s[ok].sum(), 2)
+        out["hr_mean_bpm"] = round(float(60.0 * ok.sum() / rr_s[ok].sum()), 2)
         out["max_rr_s"] = round(float(rr_s[ok].max()), 3)
     hr_w = windowed_hr(rr_s, ok)
     if np.isfinite(hr_w).any():
