@@ -10,6 +10,7 @@ from ecg_core.errors import ECGInputError
 from ecg_core.pipeline import Report, analyze
 from ecg_core.io import read_record
 from ecg_core.preprocessing import CANONICAL_FS
+from ecg_core.qrs import detect_qrs
 from ecg_core.record import Annotations, Record
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "Record",
     "Report",
     "analyze",
+    "detect_qrs",
     "read_record",
 ]
