@@ -1,0 +1,380 @@
+"""Evaluate QRS detection or beat classification on any WFDB database with beat annotations.
+
+Protocol: DESIGN.md §3 (AAMI classes, 150 ms matching, totals over all beats).
+
+    # QRS detector, all 48 MIT-BIH records, MLII
+    python scripts/evaluate.py --task qrs --data-dir ../shared/data/mitdb --records all --out qrs.json
+    # classifier on the annotated beats of DS2, then end to end on our own detections
+    python scripts/evaluate.py --data-dir ../shared/data/mitdb --records DS2 \\
+        --checkpoint checkpoints/diagnostic --beats reference --out metrics.json
+    python scripts/evaluate.py --data-dir ../shared/data/mitdb --records DS2 \\
+        --mode realtime --beats detected --out e2e.json
+
+Scoring details:
+- reference beats = annotations whose symbol is a beat (keys of ``aami.SYMBOL_TO_AAMI``);
+  ``!`` (flutter wave) and non-beat annotations are not beats;
+- unmatched detections inside ventricular flutter/fibrillation episodes (between ``[`` and
+  ``]`` annotations) are not scored, as in EC57 and PhysioNet's ``bxb``; the JSON also gives
+  ``qrs_strict``, where they count as false positives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ecg_core.aami import (  # noqa: E402
+    AAMI_CLASSES,
+    DS1,
+    DS2,
+    PACED,
+    SYMBOL_TO_AAMI,
+    resolve_record_list,
+    symbols_to_classes,
+)
+from ecg_core.metrics import (  # noqa: E402
+    MATCH_TOLERANCE_S,
+    count_matrix,
+    end_to_end_pairs,
+    metrics_from_counts,
+    qrs_counts,
+    qrs_summary,
+)
+from ecg_core.preprocessing import select_lead  # noqa: E402
+from ecg_core.qrs import detect_qrs  # noqa: E402
+from ecg_core.record import Record  # noqa: E402
+
+#: labeller(signal_1d, fs, r_peaks) -> class indices into AAMI_CLASSES, one per r_peak.
+Labeller = Callable[[np.ndarray, float, np.ndarray], np.ndarray]
+#: Builds the labeller for one record (a model ignores the record; a test oracle reads it).
+LabellerFactory = Callable[[Record], Labeller]
+
+COUNT_KEYS = ("tp", "fp", "fn", "excluded")
+
+
+# ----------------------------------------------------------------------------- records
+def available_records(data_dir: Path) -> list[str]:
+    """Record names from the database's RECORDS file, else from its .hea files."""
+    records_file = data_dir / "RECORDS"
+    if records_file.exists():
+        names = [line.strip() for line in records_file.read_text().splitlines() if line.strip()]
+        if names:
+            return names
+    return sorted(p.stem for p in data_dir.glob("*.hea"))
+
+
+def read_annotated_record(path: Path, annotator: str = "atr") -> Record:
+    """Read a WFDB record with its annotations (ecg_core.io when present, else wfdb)."""
+    try:
+        from ecg_core.io import read_record
+    except ImportError:  # io not landed yet: read with wfdb directly
+        return _read_with_wfdb(path, annotator)
+    return read_record(str(path), annotation_extension=annotator)
+
+
+def _read_with_wfdb(path: Path, annotator: str) -> Record:
+    import wfdb
+
+    from ecg_core.record import Annotations
+
+    rec = wfdb.rdrecord(str(path))
+    ann = wfdb.rdann(str(path), annotator)
+    return Record(
+        signal=np.asarray(rec.p_signal, dtype=np.float64),
+        fs=float(rec.fs),
+        lead_names=list(rec.sig_name),
+        name=path.name,
+        units=list(rec.units),
+        annotations=Annotations(np.asarray(ann.sample, dtype=np.int64), list(ann.symbol)),
+    )
+
+
+def reference_beats(record: Record) -> tuple[np.ndarray, np.ndarray]:
+    """(samples, AAMI class indices) of the annotated beats, in time order."""
+    ann = record.annotations
+    if ann is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    symbols = np.asarray(ann.symbols, dtype=object)
+    is_beat = np.array([s in SYMBOL_TO_AAMI for s in symbols], dtype=bool)
+    samples = np.asarray(ann.samples, dtype=np.int64)[is_beat]
+    labels = symbols_to_classes(list(symbols[is_beat]))
+    order = np.argsort(samples, kind="stable")
+    return samples[order], labels[order]
+
+
+def flutter_spans(record: Record) -> list[tuple[int, int]]:
+    """Ventricular flutter/fibrillation episodes: ``[`` ... ``]`` annotation pairs."""
+    ann = record.annotations
+    if ann is None:
+        return []
+    spans, start = [], None
+    for sample, symbol in zip(ann.samples.tolist(), ann.symbols, strict=True):
+        if symbol == "[":
+            start = sample
+        elif symbol == "]" and start is not None:
+            spans.append((start, sample))
+            start = None
+    if start is not None:
+        spans.append((start, record.n_samples))
+    return spans
+
+
+# ----------------------------------------------------------------------------- one record
+def evaluate_record(
+    path: Path,
+    task: str = "qrs",
+    beats: str = "detected",
+    annotator: str = "atr",
+    lead: str | None = None,
+    labeller_for: LabellerFactory | None = None,
+    tolerance_s: float = MATCH_TOLERANCE_S,
+) -> dict:
+    """Score one record; returns a row with raw counts (summed later) and its ratios."""
+    record = read_annotated_record(path, annotator)
+    lead_index = select_lead(record.lead_names, lead)
+    signal = record.signal[:, lead_index]
+    ref_samples, ref_labels = reference_beats(record)
+    tolerance = tolerance_s * record.fs
+    row: dict = {
+        "record": record.name,
+        "fs": record.fs,
+        "lead": record.lead_names[lead_index],
+        "duration_s": round(record.duration_s, 3),
+        "beats": int(ref_samples.size),
+    }
+    det_samples = None
+    if task == "qrs" or beats == "detected":
+        start = time.perf_counter()
+        det_samples = detect_qrs(signal, record.fs)
+        row["detect_s"] = round(time.perf_counter() - start, 4)
+        spans = flutter_spans(record)
+        counts = qrs_counts(ref_samples, det_samples, tolerance, spans)
+        strict = qrs_counts(ref_samples, det_samples, tolerance)
+        row["qrs"] = qrs_summary(counts)
+        row["qrs_strict_fp"] = strict["fp"]
+    if task == "classify":
+        if labeller_for is None:
+            raise ValueError("task 'classify' needs a labeller")
+        labeller = labeller_for(record)
+        if beats == "reference":
+            pred = np.asarray(labeller(signal, record.fs, ref_samples), dtype=np.int64)
+            matrix = count_matrix(ref_labels, pred)
+        else:
+            pred = np.asarray(labeller(signal, record.fs, det_samples), dtype=np.int64)
+            matrix = count_matrix(
+                *end_to_end_pairs(ref_samples, ref_labels, det_samples, pred, tolerance)
+            )
+        row["counts"] = matrix.tolist()
+        row["accuracy"] = metrics_from_counts(matrix)["accuracy"]
+    return row
+
+
+# ----------------------------------------------------------------------------- models
+_MODEL_CACHE: dict = {}
+
+
+def model_labeller(checkpoint: str, quantized: bool = False) -> Labeller:
+    """A labeller backed by ``ecg_core.load_model`` (loaded once per process)."""
+    key = (checkpoint, quantized)
+    if key not in _MODEL_CACHE:
+        from ecg_core.classifier import load_model
+
+        _MODEL_CACHE[key] = load_model(checkpoint, quantized=quantized)
+    model = _MODEL_CACHE[key]
+
+    def label(signal: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
+        if len(r_peaks) == 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(model.classify(signal, fs, np.asarray(r_peaks)).labels, dtype=np.int64)
+
+    return label
+
+
+class ModelLabellerFactory:
+    """Picklable factory (for worker processes): the same model for every record."""
+
+    def __init__(self, checkpoint: str, quantized: bool = False):
+        self.checkpoint, self.quantized = checkpoint, quantized
+
+    def __call__(self, record: Record) -> Labeller:
+        return model_labeller(self.checkpoint, self.quantized)
+
+
+# ----------------------------------------------------------------------------- whole run
+def _sum_qrs(rows: list[dict]) -> dict:
+    return qrs_summary({k: sum(r["qrs"][k] for r in rows) for k in COUNT_KEYS})
+
+
+def _subsets(rows: list[dict]) -> dict:
+    """Totals over the MIT-BIH DS1 / DS2 / paced subsets, where all their records ran."""
+    by_name = {r["record"]: r for r in rows}
+    out = {}
+    for name, members in (("DS1", DS1), ("DS2", DS2), ("paced", PACED)):
+        if all(m in by_name for m in members):
+            chosen = [by_name[m] for m in members]
+            entry: dict = {"records": len(chosen), "beats": sum(r["beats"] for r in chosen)}
+            if "qrs" in chosen[0]:
+                entry["qrs"] = _sum_qrs(chosen)
+            if "counts" in chosen[0]:
+                matrix = np.sum([np.asarray(r["counts"]) for r in chosen], axis=0)
+                entry.update(metrics_from_counts(matrix))
+            out[name] = entry
+    return out
+
+
+def evaluate(
+    data_dir: Path,
+    records: list[str],
+    task: str = "qrs",
+    beats: str = "detected",
+    annotator: str = "atr",
+    lead: str | None = None,
+    labeller_for: LabellerFactory | None = None,
+    workers: int = 1,
+    mode: str | None = None,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Evaluate ``records`` of ``data_dir``; returns the JSON-ready result (DESIGN.md §4)."""
+    data_dir = Path(data_dir)
+    present = []
+    for name in records:
+        if not (data_dir / f"{name}.{annotator}").exists():
+            log(f"skipping {name}: no annotation file {name}.{annotator}")
+        elif not (data_dir / f"{name}.hea").exists():
+            log(f"skipping {name}: no header {name}.hea")
+        else:
+            present.append(name)
+    if not present:
+        raise SystemExit(f"No annotated records to evaluate in {data_dir}.")
+    jobs = [data_dir / name for name in present]
+    kwargs = dict(task=task, beats=beats, annotator=annotator, lead=lead, labeller_for=labeller_for)
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(evaluate_record, path, **kwargs) for path in jobs]
+            rows = [f.result() for f in futures]
+    else:
+        rows = [evaluate_record(path, **kwargs) for path in jobs]
+
+    result: dict = {
+        "database": data_dir.name,
+        "records": present,
+        "task": task,
+        "beats": "detected" if task == "qrs" else beats,
+        "mode": mode,
+        "n_beats": sum(r["beats"] for r in rows),
+        "tolerance_s": MATCH_TOLERANCE_S,
+    }
+    if task == "classify":
+        matrix = np.sum([np.asarray(r["counts"]) for r in rows], axis=0)
+        result.update(metrics_from_counts(matrix))
+    if "qrs" in rows[0]:
+        result["qrs"] = _sum_qrs(rows)
+        strict = {k: result["qrs"][k] for k in ("tp", "fn")}
+        strict["fp"] = sum(r["qrs_strict_fp"] for r in rows)
+        result["qrs_strict"] = qrs_summary(strict)
+        result["detect_seconds_total"] = round(sum(r["detect_s"] for r in rows), 3)
+    result["subsets"] = _subsets(rows)
+    result["per_record"] = rows
+    return result
+
+
+# ----------------------------------------------------------------------------- printing
+def _pct(x: float | None) -> str:
+    return "   -  " if x is None else f"{100 * x:6.2f}"
+
+
+def format_report(result: dict) -> str:
+    lines = []
+    if "qrs" in result:
+        lines.append(
+            f"{'record':>8} {'beats':>6} {'TP':>6} {'FP':>5} {'FN':>5} {'Se%':>6} {'+P%':>6}"
+        )
+        for r in result["per_record"]:
+            q = r["qrs"]
+            lines.append(
+                f"{r['record']:>8} {r['beats']:6d} {q['tp']:6d} {q['fp']:5d} {q['fn']:5d} "
+                f"{_pct(q['se'])} {_pct(q['ppv'])}"
+            )
+        for name, entry in [("TOTAL", result), *result["subsets"].items()]:
+            q = entry["qrs"]
+            lines.append(
+                f"{name:>8} {entry.get('n_beats', entry.get('beats')):6d} {q['tp']:6d} {q['fp']:5d} "
+                f"{q['fn']:5d} {_pct(q['se'])} {_pct(q['ppv'])}"
+            )
+        s = result["qrs_strict"]
+        lines.append(
+            f"(flutter episodes scored too: FP {s['fp']}, +P {_pct(s['ppv'])} %; "
+            f"detection time {result['detect_seconds_total']:.1f} s)"
+        )
+    if "classes" in result:
+        lines.append("")
+        lines.append(f"beats: {result['beats']}   accuracy: {_pct(result['accuracy'])} %")
+        lines.append(f"{'class':>6} {'n':>7} {'Se%':>6} {'+P%':>6}")
+        for label in AAMI_CLASSES:
+            c = result["classes"][label]
+            lines.append(f"{label:>6} {c['n']:7d} {_pct(c['se'])} {_pct(c['ppv'])}")
+        lines.append("confusion (rows = reference, columns = predicted): " + " ".join(AAMI_CLASSES))
+        for label, row in zip(AAMI_CLASSES, result["confusion"]["matrix"], strict=True):
+            lines.append(f"{label:>6} " + " ".join(f"{v:7d}" for v in row))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data-dir", type=Path, required=True, help="folder of a WFDB database")
+    parser.add_argument("--records", default="all", help="DS1, DS2, all, or names '100,101'")
+    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    parser.add_argument("--task", choices=("qrs", "classify"), default="classify")
+    parser.add_argument(
+        "--checkpoint", default=None, help="checkpoint folder or name (default: --mode)"
+    )
+    parser.add_argument("--mode", choices=("realtime", "diagnostic"), default="diagnostic")
+    parser.add_argument("--quantized", action="store_true", help="use the int8 weights")
+    parser.add_argument("--beats", choices=("reference", "detected"), default="reference")
+    parser.add_argument("--annotator", default="atr", help="annotation file extension")
+    parser.add_argument("--lead", default=None, help="lead name (default MLII / II / first)")
+    parser.add_argument("--workers", type=int, default=1, help="processes (records in parallel)")
+    args = parser.parse_args(argv)
+
+    records = resolve_record_list(args.records, available_records(args.data_dir))
+    labeller_for, mode = None, None
+    if args.task == "classify":
+        checkpoint = args.checkpoint or args.mode
+        labeller_for = ModelLabellerFactory(str(checkpoint), args.quantized)
+        labeller_for(None)  # load once here so a bad checkpoint fails before the run
+        model = _MODEL_CACHE[(str(checkpoint), args.quantized)]
+        mode = getattr(model, "mode", args.mode)
+    result = evaluate(
+        args.data_dir,
+        records,
+        task=args.task,
+        beats=args.beats,
+        annotator=args.annotator,
+        lead=args.lead,
+        labeller_for=labeller_for,
+        workers=args.workers,
+        mode=mode,
+    )
+    if args.task == "classify":
+        result["checkpoint"] = str(args.checkpoint or args.mode)
+        result["quantized"] = args.quantized
+    print(format_report(result))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
