@@ -1,0 +1,344 @@
+"""One call from a :class:`Record` to a :class:`Report`: lead, quality, beats, labels, analysis.
+
+``analyze`` composes the steps (DESIGN.md §2); each step lives in its own module:
+lead choice (:mod:`ecg_core.preprocessing`), quality mask (:mod:`ecg_core.quality`), QRS
+detection (:mod:`ecg_core.qrs`), beat classification (:mod:`ecg_core.classifier`), Holter
+statistics (:mod:`ecg_core.analysis`) and agreement with reference annotations
+(:mod:`ecg_core.metrics`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ecg_core import analysis
+from ecg_core.aami import AAMI_CLASSES, symbols_to_classes
+from ecg_core.metrics import MATCH_TOLERANCE_S, end_to_end_metrics, qrs_metrics
+from ecg_core.preprocessing import select_lead
+from ecg_core.qrs import detect_qrs
+from ecg_core.quality import noisy_spans, quality_mask
+from ecg_core.record import Record
+
+ProgressFn = Callable[[float, str], Any]
+
+PROB_COLUMNS = [f"p_{c}" for c in AAMI_CLASSES]
+BEAT_COLUMNS = ["sample", "time_s", "label", "confidence", *PROB_COLUMNS, "noisy"]
+
+
+@dataclass
+class Report:
+    """Everything ``analyze`` found in one lead of one record.
+
+    - ``summary``: flat dict of plain numbers and strings (see :func:`build_summary`);
+    - ``beats``: one row per detected beat — ``sample`` (at the record's own rate ``fs``),
+      ``time_s``, ``label`` (N/S/V/F/Q), ``confidence`` (the top probability),
+      ``p_N`` .. ``p_Q``, ``noisy`` (inside a noisy span: excluded from burden, HR, runs);
+    - ``attention``: ``(n_beats, L)`` float32, the model's attention over each beat window;
+      column j lies at ``attention_offset_s + j / attention_fs`` seconds from the R peak
+      (see :meth:`attention_times_s`);
+    - ``runs``: one row per episode (:func:`ecg_core.analysis.find_runs` has the definitions);
+    - ``hourly``: per-hour beats, HR and V/S counts and burden;
+    - ``hr_trend``: ``time_s``, ``hr_bpm`` per bin, for plotting;
+    - ``noisy_spans``: ``(start_s, end_s)`` of the parts too noisy to trust;
+    - ``reference``: agreement with the record's beat annotations (None without them).
+    """
+
+    name: str
+    fs: float
+    duration_s: float
+    lead_index: int
+    lead_name: str
+    mode: str
+    model_name: str
+    summary: dict
+    beats: pd.DataFrame
+    attention: np.ndarray
+    attention_offset_s: float
+    attention_fs: float
+    runs: pd.DataFrame
+    hourly: pd.DataFrame
+    hr_trend: pd.DataFrame
+    noisy_spans: list[tuple[float, float]] = field(default_factory=list)
+    reference: dict | None = None
+
+    def attention_times_s(self) -> np.ndarray:
+        """Time of each attention column relative to the R peak (s), for plotting."""
+        n_cols = self.attention.shape[1] if self.attention.ndim == 2 else 0
+        return self.attention_offset_s + np.arange(n_cols) / self.attention_fs
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable dict (NaN becomes null); the beat table is left to CSV."""
+        return _jsonable(
+            {
+                "record": self.name,
+                "fs": self.fs,
+                "duration_s": self.duration_s,
+                "lead": self.lead_name,
+                "mode": self.mode,
+                "model": self.model_name,
+                "summary": self.summary,
+                "runs": self.runs.to_dict("records"),
+                "hourly": self.hourly.to_dict("records"),
+                "hr_trend": {
+                    "time_s": self.hr_trend["time_s"].tolist(),
+                    "hr_bpm": self.hr_trend["hr_bpm"].tolist(),
+                },
+                "noisy_spans": [list(span) for span in self.noisy_spans],
+                "reference": self.reference,
+            }
+        )
+
+    def to_json(self, path: str | Path | None = None, indent: int | None = 2) -> str:
+        """The report as JSON text (strict: no NaN); also written to ``path`` if given."""
+        text = json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+        if path is not None:
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text
+
+    def beats_csv(self, path: str | Path | None = None) -> str | None:
+        """The beat table as CSV: returns the text when ``path`` is None, else writes it."""
+        return self.beats.to_csv(path, index=False, float_format="%.5g", lineterminator="\n")
+
+
+def _jsonable(value: Any) -> Any:
+    """Plain Python types for json.dumps: numpy scalars, tuples, NaN/inf -> None."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+def _notify(progress: ProgressFn | None, fraction: float, message: str) -> None:
+    if progress is not None:
+        progress(float(fraction), message)
+
+
+def beat_table(
+    r_peaks: np.ndarray, fs: float, labels: np.ndarray, probs: np.ndarray, noisy: np.ndarray
+) -> pd.DataFrame:
+    """The per-beat DataFrame of :class:`Report` (columns :data:`BEAT_COLUMNS`)."""
+    probs = np.asarray(probs, dtype=np.float32).reshape(-1, len(AAMI_CLASSES))
+    table = pd.DataFrame(
+        {
+            "sample": np.asarray(r_peaks, dtype=np.int64),
+            "time_s": np.asarray(r_peaks, dtype=np.float64) / fs,
+            "label": np.asarray(AAMI_CLASSES, dtype=object)[np.asarray(labels, dtype=np.int64)],
+            "confidence": probs.max(axis=1) if len(probs) else np.zeros(0, np.float32),
+        }
+    )
+    for i, column in enumerate(PROB_COLUMNS):
+        table[column] = probs[:, i]
+    table["noisy"] = np.asarray(noisy, dtype=bool)
+    return table
+
+
+def reference_agreement(
+    record: Record, r_peaks: np.ndarray, labels: np.ndarray, fs: float
+) -> dict | None:
+    """Detected beats against the record's beat annotations (DESIGN.md §3, end to end).
+
+    A detection within 150 ms of a reference beat is that beat; unmatched reference beats
+    are misses (FN of their class), unmatched detections false beats (FP of their label).
+    Scored over the whole record. Also gives the reference's own run counts, so the app can
+    show "found 11 of 12 couplets". None when the record has no beat annotations.
+    """
+    if record.annotations is None:
+        return None
+    ref_classes = symbols_to_classes(list(record.annotations.symbols))
+    is_beat = ref_classes >= 0
+    if not is_beat.any():
+        return None
+    ref_samples = np.asarray(record.annotations.samples, dtype=np.int64)[is_beat]
+    ref_labels = ref_classes[is_beat]
+    tolerance = MATCH_TOLERANCE_S * fs
+    out = end_to_end_metrics(ref_samples, ref_labels, r_peaks, labels, tolerance)
+    out["qrs"] = qrs_metrics(ref_samples, r_peaks, tolerance)
+    out["tolerance_s"] = MATCH_TOLERANCE_S
+    out["n_reference_beats"] = int(ref_samples.size)
+    out["reference_runs"] = analysis.run_counts(analysis.find_runs(ref_samples, ref_labels, fs))
+    return out
+
+
+def build_summary(
+    record: Record,
+    lead_name: str,
+    mode: str,
+    model_name: str,
+    r_peaks: np.ndarray,
+    labels: np.ndarray,
+    noisy: np.ndarray,
+    spans: list[tuple[float, float]],
+    runs: pd.DataFrame,
+) -> dict:
+    """The flat summary a clinician reads first (all values plain numbers or strings)."""
+    fs, duration_s = record.fs, record.duration_s
+    noisy_s = analysis.spans_total_s(spans, duration_s)
+    counts = analysis.ectopy_counts(labels, noisy)
+    hr = analysis.heart_rate_stats(r_peaks, fs, noisy)
+    run_counts = analysis.run_counts(runs)
+    summary = {
+        "record": record.name,
+        "lead": lead_name,
+        "mode": mode,
+        "model": model_name,
+        "fs": float(fs),
+        "duration_s": round(float(duration_s), 3),
+        "analysed_percent": round(100.0 * (1.0 - noisy_s / duration_s), 2) if duration_s else 0.0,
+        "n_beats": counts["n_beats"],
+        "n_analysed_beats": counts["n_analysed_beats"],
+        "n_noisy_beats": counts["n_noisy_beats"],
+        **hr,
+        **{f"n_{c}": n for c, n in counts["counts"].items()},
+        "v_burden_pct": counts["v_burden_pct"],
+        "s_burden_pct": counts["s_burden_pct"],
+        **run_counts,
+        "longest_v_run": analysis.longest_run(runs, "V"),
+        "longest_s_run": analysis.longest_run(runs, "S"),
+        "noisy_spans": len(spans),
+        "noisy_s": round(noisy_s, 2),
+    }
+    summary["message"] = summary_message(summary)
+    return summary
+
+
+def summary_message(s: dict) -> str:
+    """One or two sentences for the top of the report."""
+    if s["n_beats"] == 0:
+        return (
+            f"No heartbeats were found in lead {s['lead']} "
+            f"({s['duration_s']:.0f} s of signal): it may be flat, too short or too noisy."
+        )
+    if s["n_analysed_beats"] == 0:
+        return f"{s['n_beats']} beats were found, but all lie in noisy parts: nothing analysed."
+    parts = [
+        f"{s['n_analysed_beats']} beats analysed ({s['analysed_percent']:.1f}% of the record)",
+        f"V {s['n_V']} ({s['v_burden_pct']:.2f}%), S {s['n_S']} ({s['s_burden_pct']:.2f}%)",
+    ]
+    if s["hr_mean_bpm"] is not None:
+        parts.insert(1, f"mean HR {s['hr_mean_bpm']:.0f} bpm")
+    events = [
+        f"{s[key]} {label}"
+        for key, label in (
+            ("v_couplets", "V couplet(s)"),
+            ("v_triplets", "V triplet(s)"),
+            ("nsvt", "NSVT run(s)"),
+            ("sustained_vt", "sustained VT run(s)"),
+            ("v_bigeminy", "bigeminy episode(s)"),
+            ("v_trigeminy", "trigeminy episode(s)"),
+            ("s_couplets", "S couplet(s)"),
+            ("svt", "SVT run(s)"),
+        )
+        if s[key]
+    ]
+    text = "; ".join(parts) + "."
+    if events:
+        text += " Runs: " + ", ".join(events) + "."
+    if s["noisy_spans"]:
+        text += f" {s['noisy_spans']} noisy span(s) ({s['noisy_s']:.0f} s) excluded."
+    return text
+
+
+def _noisy_spans(
+    signal: np.ndarray, fs: float, usable_mask: np.ndarray | None
+) -> list[tuple[float, float]]:
+    mask = quality_mask(signal, fs) if usable_mask is None else usable_mask
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != signal.shape:
+        raise ValueError(f"usable_mask has shape {mask.shape}; the lead has {signal.shape}.")
+    return [(float(a), float(b)) for a, b in noisy_spans(mask, fs)]
+
+
+def analyze(
+    record: Record,
+    mode: str = "diagnostic",
+    model: Any = None,
+    lead: str | int | None = None,
+    progress: ProgressFn | None = None,
+    *,
+    usable_mask: np.ndarray | None = None,
+) -> Report:
+    """Find, label and summarise every beat of one lead of ``record``.
+
+    ``mode`` names the shipped model ("realtime" or "diagnostic") used when ``model`` is
+    None; ``model`` is anything with ``classify(signal_1d, fs, r_peaks)`` returning
+    BeatPredictions (e.g. ``load_model("checkpoints/diagnostic")``). ``lead`` is a name
+    ("MLII") or index; None picks the preferred lead by name. ``progress`` is called as
+    ``progress(fraction, message)``. A record without beats gives an empty Report whose
+    ``summary["message"]`` says so; only bad input raises :class:`ECGInputError`.
+    ``usable_mask`` (bool per sample, True = usable) replaces the automatic quality mask.
+    """
+    _notify(progress, 0.0, "Selecting the lead")
+    lead_index = select_lead(record.lead_names, lead)
+    lead_name = str(record.lead_names[lead_index]) if record.lead_names else str(lead_index)
+    signal = np.ascontiguousarray(record.signal[:, lead_index], dtype=np.float64)
+    fs = float(record.fs)
+
+    _notify(progress, 0.05, "Checking signal quality")
+    spans = _noisy_spans(signal, fs, usable_mask)
+
+    _notify(progress, 0.15, "Detecting heartbeats")
+    r_peaks = np.asarray(detect_qrs(signal, fs), dtype=np.int64)
+
+    if r_peaks.size:
+        if model is None:  # loaded only when there is something to classify (torch is heavy)
+            from ecg_core.classifier import load_model
+
+            _notify(progress, 0.3, f"Loading the {mode} model")
+            model = load_model(mode)
+        _notify(progress, 0.35, f"Classifying {r_peaks.size} beats")
+        predictions = model.classify(signal, fs, r_peaks)
+        probs = np.asarray(predictions.probs, dtype=np.float32)
+        labels = np.asarray(predictions.labels, dtype=np.int64)
+        attention = np.asarray(predictions.attention, dtype=np.float32)
+        attention_offset_s = float(predictions.window_offset_s)
+        attention_fs = float(predictions.window_fs)
+    else:
+        probs = np.zeros((0, len(AAMI_CLASSES)), np.float32)
+        labels = np.zeros(0, np.int64)
+        attention = np.zeros((0, 0), np.float32)
+        attention_offset_s, attention_fs = 0.0, 1.0
+
+    mode = str(getattr(model, "mode", mode))
+    model_name = str(getattr(model, "name", mode)) if model is not None else mode
+    _notify(progress, 0.9, "Summarising")
+    noisy = analysis.beats_in_spans(r_peaks, fs, spans)
+    runs = analysis.find_runs(r_peaks, labels, fs, noisy)
+    summary = build_summary(
+        record, lead_name, mode, model_name, r_peaks, labels, noisy, spans, runs
+    )
+    report = Report(
+        name=record.name,
+        fs=fs,
+        duration_s=float(record.duration_s),
+        lead_index=lead_index,
+        lead_name=lead_name,
+        mode=mode,
+        model_name=model_name,
+        summary=summary,
+        beats=beat_table(r_peaks, fs, labels, probs, noisy),
+        attention=attention,
+        attention_offset_s=attention_offset_s,
+        attention_fs=attention_fs,
+        runs=runs,
+        hourly=analysis.hourly_table(r_peaks, labels, fs, noisy, record.duration_s),
+        hr_trend=analysis.hr_trend(r_peaks, fs, noisy, record.duration_s),
+        noisy_spans=spans,
+        reference=reference_agreement(record, r_peaks, labels, fs),
+    )
+    _notify(progress, 1.0, "Done")
+    return report
