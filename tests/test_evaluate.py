@@ -1,0 +1,144 @@
+"""scripts/evaluate.py: the CLI on real records, and the classify path with a test labeller."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ecg_core.metrics import match_beats
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "scripts" / "evaluate.py"
+
+
+def load_evaluate_module():
+    spec = importlib.util.spec_from_file_location("evaluate_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cli_qrs_task_writes_valid_json(mitdb_dir, tmp_path):
+    out = tmp_path / "qrs.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--task",
+            "qrs",
+            "--data-dir",
+            str(mitdb_dir),
+            "--records",
+            "100,114",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "TOTAL" in proc.stdout
+    result = json.loads(out.read_text())
+    assert result["database"] == "mitdb" and result["records"] == ["100", "114"]
+    assert result["beats"] == "detected"
+    q = result["qrs"]
+    assert q["tp"] + q["fn"] == result["n_beats"] == 2273 + 1879
+    assert q["se"] >= 0.995 and q["ppv"] >= 0.995
+    rows = {r["record"]: r for r in result["per_record"]}
+    assert rows["114"]["lead"] == "MLII"  # stored second in 114, chosen by name
+
+
+def test_cli_skips_records_without_annotations(mitdb_dir, tmp_path):
+    # A copy of record 100 without its .atr next to the full record 101.
+    for name in ("100.hea", "100.dat", "101.hea", "101.dat", "101.atr"):
+        (tmp_path / name).symlink_to(mitdb_dir / name)
+    out = tmp_path / "r.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--task",
+            "qrs",
+            "--data-dir",
+            str(tmp_path),
+            "--records",
+            "all",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "skipping 100" in proc.stdout
+    assert json.loads(out.read_text())["records"] == ["101"]
+
+
+def oracle_labeller_for(record):
+    """Labels each beat with the class of the nearest reference annotation (test only)."""
+    ev = load_evaluate_module()
+    ref_samples, ref_labels = ev.reference_beats(record)
+
+    def label(signal, fs, r_peaks):
+        r_peaks = np.asarray(r_peaks)
+        labels = np.zeros(r_peaks.size, dtype=np.int64)  # unmatched detections -> "N"
+        ref_idx, det_idx = match_beats(ref_samples, r_peaks, 0.15 * fs)
+        labels[det_idx] = ref_labels[ref_idx]
+        return labels
+
+    return label
+
+
+def test_classify_reference_beats_with_oracle_is_perfect(mitdb_dir):
+    ev = load_evaluate_module()
+    result = ev.evaluate(
+        mitdb_dir,
+        ["119", "208"],
+        task="classify",
+        beats="reference",
+        labeller_for=oracle_labeller_for,
+        log=lambda _: None,
+    )
+    assert result["accuracy"] == 1.0
+    # 208 holds fusion beats, 119 and 208 PVCs: counts straight from the annotations.
+    c = result["classes"]
+    assert c["V"]["se"] == 1.0 and c["V"]["ppv"] == 1.0 and c["V"]["n"] > 1000
+    assert c["F"]["n"] == 373
+    matrix = np.array(result["confusion"]["matrix"])
+    assert (
+        matrix.sum() == result["n_beats"]
+        and np.count_nonzero(matrix - np.diag(np.diag(matrix))) == 0
+    )
+    assert "qrs" not in result
+
+
+def test_classify_detected_beats_counts_misses_and_false_beats(mitdb_dir):
+    ev = load_evaluate_module()
+    result = ev.evaluate(
+        mitdb_dir,
+        ["208"],
+        task="classify",
+        beats="detected",
+        labeller_for=oracle_labeller_for,
+        log=lambda _: None,
+    )
+    q = result["qrs"]
+    # With an oracle, every error is a detection error: misses per class sum to the QRS FN,
+    # false beats (labelled N by the oracle) to the QRS FP.
+    assert sum(result["missed"].values()) == q["fn"]
+    assert sum(result["false_beats"].values()) == q["fp"] + q["excluded"]
+    n_correct = np.trace(np.array(result["confusion"]["matrix"]))
+    assert n_correct == q["tp"]
+    assert result["accuracy"] == pytest.approx(q["tp"] / (result["n_beats"] + q["fp"]))
