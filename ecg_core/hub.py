@@ -41,6 +41,8 @@ OPTIONAL_FILES: tuple[str, ...] = (
     "metrics.json",
     "loss_curve.png",
     "val_confusion.png",
+    "train_log.json",  # scripts/train.py's record of the run
+    "adaptation.json",  # scripts/adapt.py's record of how a checkpoint was adapted
 )
 CARD_NAME = "README.md"
 #: What snapshot_download may fetch: our files and the card, nothing else (no pickles,
@@ -413,6 +415,7 @@ def build_model_card(
     metrics: Any,
     repo_id: str,
     extra_sections: str = "",
+    adaptation: dict[str, Any] | None = None,
 ):
     """The model card (``huggingface_hub.ModelCard``) for one checkpoint; pure, no network."""
     from huggingface_hub import ModelCard, ModelCardData
@@ -429,9 +432,13 @@ def build_model_card(
         eval_results=eval_results or None,
     )
     mode = config.get("mode", "unknown")
-    adapted = config.get("adaptation")
+    adapted = adaptation or {}
     adapted_text = (
-        f"\nThis checkpoint was **adapted** to another recorder: `{json.dumps(adapted)}`.\n"
+        f"\nThis checkpoint was **adapted** from `{adapted.get('base_checkpoint')}` to the "
+        f"`{adapted.get('database')}` database ({len(adapted.get('records', []))} records) with "
+        f"`{', '.join(adapted.get('settings', {}).get('methods', []))}` (see `adaptation.json`). "
+        "Its scores on that database are cross-validated by record: each record was scored by a "
+        "model adapted on the other folds only.\n"
         if adapted
         else ""
     )
@@ -541,7 +548,13 @@ def build_upload_folder(checkpoint_dir: str | Path, out_dir: str | Path, repo_id
     metrics = (
         json.loads(metrics_path.read_text(encoding="utf-8")) if metrics_path.is_file() else None
     )
-    card = build_model_card(config, metrics, repo_id)
+    adaptation_path = source / "adaptation.json"
+    adaptation = (
+        json.loads(adaptation_path.read_text(encoding="utf-8"))
+        if adaptation_path.is_file()
+        else None
+    )
+    card = build_model_card(config, metrics, repo_id, adaptation=adaptation)
     card.save(out / CARD_NAME)
     validate_model_card(out / CARD_NAME)
     return out

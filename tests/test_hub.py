@@ -62,6 +62,7 @@ def make_checkpoint(folder: Path, with_metrics: bool = True) -> Path:
     save_file({"w_int8": np.ones((4, 3), dtype=np.int8)}, str(folder / "model_int8.safetensors"))
     (folder / "loss_curve.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     (folder / "val_confusion.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (folder / "train_log.json").write_text("{}")
     if with_metrics:
         metrics = {
             "reference": _evaluation("reference", 0.9612, 0.7534, qrs=False),
@@ -81,7 +82,13 @@ def test_dry_run_builds_the_exact_folder_with_a_valid_card(tmp_path: Path) -> No
         == 0
     )
 
-    assert sorted(p.name for p in out.iterdir()) == sorted(HUB_ALLOW_PATTERNS)
+    (checkpoint / "notes.txt").write_text("not part of the format: must not be uploaded")
+    out2 = tmp_path / "upload2"
+    build_upload_folder(checkpoint, out2, "someone/ecg-diag")
+    shipped = sorted(p.name for p in checkpoint.iterdir() if p.name != "notes.txt")
+    assert sorted(p.name for p in out.iterdir()) == sorted([*shipped, "README.md"])
+    assert sorted(p.name for p in out2.iterdir()) == sorted(p.name for p in out.iterdir())
+    assert set(shipped) < set(HUB_ALLOW_PATTERNS)
     for name in ("model.safetensors", "model_int8.safetensors", "metrics.json"):
         assert (out / name).read_bytes() == (checkpoint / name).read_bytes()
 

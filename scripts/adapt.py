@@ -1,0 +1,276 @@
+"""Adapt a shipped checkpoint to another database / recorder, or cross-validate doing so.
+
+Cross-validation by record (adapt on the other folds' records, score the held-out ones;
+writes zero-shot and adapted scores over all records to --cv-json):
+
+    nice -n 10 python scripts/adapt.py --checkpoint diagnostic \\
+        --data-dir ../shared/data/svdb-adapt --method adabn --cv-folds 5 --cv-json cv_adabn.json
+    nice -n 10 python scripts/adapt.py --checkpoint diagnostic \\
+        --data-dir ../shared/data/svdb-adapt --method adabn,supervised --freeze cnn \\
+        --labelled-beats 300 --cv-folds 5 --cv-json cv_sup.json
+
+Adapt on every record and write a checkpoint (config.json, model.safetensors,
+model_int8.safetensors, adaptation.json, metrics.json with the cross-validated estimate from
+--cv-json and the MIT-BIH DS2 reference-beat scores when --mitdb-dir exists):
+
+    nice -n 10 python scripts/adapt.py --checkpoint diagnostic \\
+        --data-dir ../shared/data/svdb-adapt --method adabn,supervised \\
+        --cv-json cv_sup.json --out checkpoints/svdb-adapted
+
+Methods (comma-separated): adabn (re-estimate BatchNorm statistics on unlabelled target
+beats), self-train (fine-tune on confident pseudo-labels; no labels read), supervised
+(fine-tune on --labelled-beats labelled beats per record, freezing --freeze).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ecg_core.aami import DS2, resolve_record_list  # noqa: E402
+from ecg_core.adaptation import (  # noqa: E402
+    FREEZE_CHOICES,
+    AdaptSettings,
+    adapt_model,
+    predict_records,
+    record_folds,
+)
+from ecg_core.classifier import FP32_WEIGHTS, INT8_WEIGHTS, load_model  # noqa: E402
+from ecg_core.dataset import build_beat_dataset, load_noise_records  # noqa: E402
+from ecg_core.hub import resolve_checkpoint  # noqa: E402
+from ecg_core.metrics import classification_metrics  # noqa: E402
+from ecg_core.quantize import save_int8  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--checkpoint", default="diagnostic", help="shipped name, folder or hf://OWNER/NAME"
+    )
+    p.add_argument("--data-dir", required=True, help="target WFDB database (beat annotations)")
+    p.add_argument("--records", default="all", help="'all' or a list '800,803'")
+    p.add_argument("--annotator", default="atr")
+    p.add_argument(
+        "--lead", default=None, help="lead name or index (default: MLII / II / ECG1 ...)"
+    )
+    p.add_argument(
+        "--method", default="adabn", help="comma-separated: adabn, self-train, supervised"
+    )
+    p.add_argument("--freeze", choices=FREEZE_CHOICES, default="cnn")
+    p.add_argument(
+        "--labelled-beats", type=int, default=300, help="labelled beats per record (0 = all)"
+    )
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--pseudo-threshold", type=float, default=0.95)
+    p.add_argument("--no-augment", action="store_true")
+    p.add_argument(
+        "--noise-dir",
+        default=str(REPO_ROOT.parent / "shared" / "data" / "nstdb"),
+        help="NSTDB folder for noise augmentation ('' for none)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--cv-folds", type=int, default=0, help="cross-validate by record with K folds")
+    p.add_argument(
+        "--cv-json",
+        type=Path,
+        default=None,
+        help="CV: where to write the results; adapt: a CV result to put in metrics.json",
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, help="adapt on all records, write a checkpoint here"
+    )
+    p.add_argument(
+        "--mitdb-dir",
+        default=str(REPO_ROOT.parent / "shared" / "data" / "mitdb"),
+        help="score the adapted checkpoint on MIT-BIH DS2 too ('' to skip)",
+    )
+    return p.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> AdaptSettings:
+    methods = tuple(m.strip() for m in args.method.split(",") if m.strip())
+    return AdaptSettings(
+        methods=methods,
+        freeze=args.freeze,
+        labelled_beats_per_record=args.labelled_beats,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        pseudo_threshold=args.pseudo_threshold,
+        augment=not args.no_augment,
+        seed=args.seed,
+    ).validate()
+
+
+def scores(labels: np.ndarray, probs: np.ndarray, database: str, records, mode: str) -> dict:
+    """evaluate.py's JSON shape (DESIGN.md §4) for reference beats."""
+    out = classification_metrics(labels, probs.argmax(axis=1))
+    return {
+        "database": database,
+        "records": list(records),
+        "beats": "reference",
+        "mode": mode,
+        **out,
+    }
+
+
+def short(result: dict) -> str:
+    c = result["classes"]
+
+    def pct(x):
+        return "  -  " if x is None else f"{100 * x:5.1f}"
+
+    return (
+        f"V Se {pct(c['V']['se'])} +P {pct(c['V']['ppv'])} | "
+        f"S Se {pct(c['S']['se'])} +P {pct(c['S']['ppv'])} | acc {pct(result['accuracy'])}"
+    )
+
+
+def progress_bar(desc: str):
+    bar = tqdm(desc=desc, leave=False)
+
+    def update(step: int, total: int, loss: float) -> None:
+        bar.total = total
+        bar.n = step
+        bar.set_postfix(loss=f"{loss:.3f}")
+        if step == total:
+            bar.close()
+
+    return update
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    settings = settings_from(args)
+    start = time.perf_counter()
+
+    folder = resolve_checkpoint(args.checkpoint)
+    base = load_model(folder).model
+    cfg = base.cfg
+    data_dir = Path(args.data_dir)
+    database = data_dir.name
+    records = resolve_record_list(args.records, [p.stem for p in data_dir.glob("*.hea")])
+    data = build_beat_dataset(
+        data_dir, records, causal=cfg.causal, lead=args.lead, annotator=args.annotator
+    )
+    noise = None
+    if settings.augment and args.noise_dir and Path(args.noise_dir).is_dir():
+        noise = load_noise_records(args.noise_dir, causal=cfg.causal)
+    print(
+        f"{folder.name} ({cfg.mode}) -> {database}: {len(records)} records, {len(data)} beats; "
+        f"methods {','.join(settings.methods)}"
+    )
+
+    if args.cv_folds:
+        if args.cv_json is None:
+            raise SystemExit("--cv-folds needs --cv-json FILE")
+        folds = record_folds(data, records, args.cv_folds)
+        _, labels0, probs0 = predict_records(base, data, records)
+        zero_shot = scores(labels0, probs0, database, records, cfg.mode)
+        print(f"zero-shot, all records     : {short(zero_shot)}")
+        held_labels, held_probs, per_fold = [], [], []
+        for k, test in enumerate(folds):
+            train = [r for r in records if r not in test]
+            adapted, summary = adapt_model(
+                base, data, train, settings, noise, progress=progress_bar(f"fold {k + 1}")
+            )
+            _, labels, probs = predict_records(adapted, data, test)
+            _, labels_zs, probs_zs = predict_records(base, data, test)
+            fold = {
+                "test_records": test,
+                "adapted": scores(labels, probs, database, test, cfg.mode),
+                "zero_shot": scores(labels_zs, probs_zs, database, test, cfg.mode),
+                **{k2: v for k2, v in summary.items() if k2 not in ("losses", "settings")},
+            }
+            per_fold.append(fold)
+            held_labels.append(labels)
+            held_probs.append(probs)
+            print(
+                f"fold {k + 1} {','.join(test)}: adapted {short(fold['adapted'])} "
+                f"(zero-shot {short(fold['zero_shot'])})",
+                flush=True,
+            )
+        adapted_all = scores(
+            np.concatenate(held_labels), np.concatenate(held_probs), database, records, cfg.mode
+        )
+        print(f"adapted, held-out records  : {short(adapted_all)}")
+        result = {
+            "checkpoint": str(args.checkpoint),
+            "database": database,
+            "records": records,
+            "folds": folds,
+            "settings": settings.to_dict(),
+            "zero_shot": zero_shot,
+            "adapted_heldout": adapted_all,
+            "per_fold": per_fold,
+            "seconds": time.perf_counter() - start,
+        }
+        args.cv_json.parent.mkdir(parents=True, exist_ok=True)
+        args.cv_json.write_text(json.dumps(result, indent=1) + "\n")
+        print(f"wrote {args.cv_json} ({result['seconds'] / 60:.1f} min)")
+        return 0
+
+    if args.out is None:
+        raise SystemExit("give --cv-folds K --cv-json FILE (cross-validate) or --out DIR (adapt)")
+    adapted, summary = adapt_model(
+        base, data, records, settings, noise, progress=progress_bar("adapt")
+    )
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    from safetensors.torch import save_file
+
+    cfg.to_json(out / "config.json")
+    save_file({k: t.contiguous() for k, t in adapted.state_dict().items()}, str(out / FP32_WEIGHTS))
+    save_int8(adapted, out / INT8_WEIGHTS)
+    metrics: dict = {}
+    if args.cv_json is not None and args.cv_json.is_file():
+        cv = json.loads(args.cv_json.read_text())
+        if cv.get("settings") != json.loads(json.dumps(settings.to_dict())):
+            raise SystemExit(
+                f"{args.cv_json} was run with other settings than these; re-run the CV"
+            )
+        metrics[f"{database}_cv_heldout"] = cv["adapted_heldout"]
+        metrics[f"{database}_zero_shot"] = cv["zero_shot"]
+    if args.mitdb_dir and Path(args.mitdb_dir).is_dir():
+        ds2 = build_beat_dataset(args.mitdb_dir, list(DS2), causal=cfg.causal)
+        _, labels, probs = predict_records(adapted, ds2, list(DS2))
+        metrics["mitdb_DS2_reference"] = scores(labels, probs, "mitdb", "DS2", cfg.mode)
+        metrics["mitdb_DS2_reference"]["records"] = "DS2"
+        print(f"adapted on MIT-BIH DS2     : {short(metrics['mitdb_DS2_reference'])}")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    (out / "adaptation.json").write_text(
+        json.dumps(
+            {
+                "base_checkpoint": str(args.checkpoint),
+                "database": database,
+                "records": records,
+                **{k: v for k, v in summary.items() if k != "losses"},
+                "final_loss": summary.get("losses", [None])[-1] if summary.get("losses") else None,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+    print(f"wrote {out} ({(time.perf_counter() - start) / 60:.1f} min)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

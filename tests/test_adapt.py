@@ -1,0 +1,200 @@
+"""Domain adaptation on real svdb-adapt beats: what each method may read and change.
+
+The model is a freshly initialised network (seeded) so that the tests do not depend on the
+shipped checkpoints; what is tested is the adaptation machinery, not accuracy (the
+cross-validated figures come from scripts/adapt.py --cv-folds, see the README).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from ecg_core.adaptation import (
+    AdaptSettings,
+    adapt_batchnorm,
+    adapt_model,
+    labelled_subset,
+    predict_records,
+    record_beats,
+    record_folds,
+)
+from ecg_core.classifier import load_model
+from ecg_core.dataset import build_beat_dataset
+from ecg_core.hub import build_upload_folder, validate_checkpoint_dir
+from ecg_core.models import HybridBeatNet, diagnostic_config
+from ecg_core.quantize import save_int8
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "scripts"))
+
+import adapt as adapt_script  # noqa: E402
+
+RECORDS = ["800", "865"]  # 865: 1818 S beats; 800: mostly N
+
+
+@pytest.fixture(scope="module")
+def svdb_beats(svdb_dir):
+    return build_beat_dataset(svdb_dir, RECORDS, causal=False)
+
+
+@pytest.fixture()
+def model() -> HybridBeatNet:
+    torch.manual_seed(0)
+    return HybridBeatNet(diagnostic_config()).eval()
+
+
+def _state(m: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in m.state_dict().items()}
+
+
+def test_record_folds_partition_and_spread_ectopy(svdb_dir) -> None:
+    records = sorted((svdb_dir / "RECORDS").read_text().split())
+    data = build_beat_dataset(svdb_dir, records, causal=False)
+    folds = record_folds(data, records, 5)
+    flat = [r for f in folds for r in f]
+    assert sorted(flat) == records and len(set(flat)) == len(records)
+    ectopic = [int(np.isin(data.labels[record_beats(data, f)], [1, 2]).sum()) for f in folds]
+    assert min(ectopic) > 0.5 * max(ectopic), ectopic  # no fold without S/V beats
+    assert record_folds(data, records, 5) == folds  # deterministic
+    with pytest.raises(ValueError):
+        record_folds(data, records, 1)
+
+
+def test_adabn_sets_target_statistics_without_reading_labels(svdb_dir, svdb_beats, model) -> None:
+    first_bn = model.encoder.stem[1]
+    assert torch.allclose(first_bn.running_mean, torch.zeros_like(first_bn.running_mean))
+    n = adapt_batchnorm(model, svdb_beats, RECORDS)
+    assert n == len(svdb_beats)
+    # The first BatchNorm now holds the mean of the first conv's output over all target beats.
+    from ecg_core.features import morphology
+    from ecg_core.training import core_windows
+
+    idx = np.arange(len(svdb_beats))
+    morph = morphology(core_windows(svdb_beats, idx), svdb_beats.templates, svdb_beats.scales)
+    with torch.no_grad():
+        conv_out = model.encoder.stem[0](torch.from_numpy(morph))
+    expected = conv_out.mean(dim=(0, 2))
+    assert torch.allclose(first_bn.running_mean, expected, atol=1e-4)
+
+    torch.manual_seed(0)
+    other = HybridBeatNet(diagnostic_config()).eval()
+    scrambled = build_beat_dataset(svdb_dir, RECORDS, causal=False)
+    scrambled.labels = np.random.default_rng(1).integers(0, 5, size=len(scrambled))
+    adapt_batchnorm(other, scrambled, RECORDS)
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(_state(model).values(), _state(other).values(), strict=True)
+    )
+
+
+def test_self_training_never_reads_reference_labels(svdb_dir, svdb_beats, model) -> None:
+    settings = AdaptSettings(
+        methods=("adabn", "self-train"), steps=3, batch_size=16, augment=False, pseudo_threshold=0.3
+    )
+    a, summary_a = adapt_model(model, svdb_beats, RECORDS, settings)
+    scrambled = build_beat_dataset(svdb_dir, RECORDS, causal=False)
+    scrambled.labels = np.zeros_like(scrambled.labels)
+    b, summary_b = adapt_model(model, scrambled, RECORDS, settings)
+    assert sum(summary_a["pseudo_labels"].values()) > 0
+    assert summary_a["pseudo_labels"] == summary_b["pseudo_labels"]
+    assert all(
+        torch.equal(x, y) for x, y in zip(_state(a).values(), _state(b).values(), strict=True)
+    )
+    assert not torch.equal(_state(a)["head.1.weight"], _state(model)["head.1.weight"])  # it trained
+
+
+@pytest.mark.parametrize("freeze", ["encoder", "cnn", "none"])
+def test_supervised_fine_tuning_respects_freeze(svdb_beats, model, freeze) -> None:
+    before = _state(model)
+    settings = AdaptSettings(
+        methods=("supervised",),
+        freeze=freeze,
+        steps=3,
+        batch_size=16,
+        labelled_beats_per_record=50,
+        augment=False,
+    )
+    adapted, summary = adapt_model(model, svdb_beats, RECORDS, settings)
+    after = _state(adapted)
+    assert sum(summary["labelled_beats"].values()) == 100
+    assert _state(model).keys() == before.keys()
+    assert all(torch.equal(before[k], _state(model)[k]) for k in before)  # original untouched
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert "head.1.weight" in changed
+    assert ("encoder.stem.0.weight" in changed) == (freeze == "none")
+    assert ("encoder.project.1.weight" in changed) == (freeze in ("none", "cnn"))
+    assert not any("running_" in k for k in changed)  # BatchNorm statistics stay put
+
+
+def test_labelled_subset_caps_each_record(svdb_beats) -> None:
+    rng = np.random.default_rng(0)
+    chosen = labelled_subset(svdb_beats, RECORDS, 40, rng)
+    assert chosen.size == 80 and np.all(np.diff(chosen) > 0)
+    assert np.bincount(svdb_beats.record_ids[chosen]).tolist() == [40, 40]
+    assert labelled_subset(svdb_beats, RECORDS, 0, rng).size == len(svdb_beats)
+
+
+@pytest.mark.slow  # ~35 s on the shared 2-core machine: CV over 2 records, then a full adapt
+def test_adapt_script_writes_a_loadable_checkpoint(svdb_dir, tmp_path, model) -> None:
+    base = tmp_path / "base"
+    base.mkdir()
+    model.cfg.to_json(base / "config.json")
+    save_file(model.state_dict(), str(base / "model.safetensors"))
+    save_int8(model, base / "model_int8.safetensors")
+    out = tmp_path / "adapted"
+    common = [
+        "--checkpoint",
+        str(base),
+        "--data-dir",
+        str(svdb_dir),
+        "--records",
+        ",".join(RECORDS),
+        "--method",
+        "adabn,supervised",
+        "--batch-size",
+        "8",
+        "--labelled-beats",
+        "20",
+        "--noise-dir",
+        "",
+        "--mitdb-dir",
+        "",
+    ]
+    cv_json = tmp_path / "cv.json"
+    assert (
+        adapt_script.main([*common, "--steps", "2", "--cv-folds", "2", "--cv-json", str(cv_json)])
+        == 0
+    )
+    cv = json.loads(cv_json.read_text())
+    assert sorted(r for f in cv["folds"] for r in f) == RECORDS
+    n_beats = sum(cv["adapted_heldout"]["classes"][c]["n"] for c in "NSVFQ")
+    assert n_beats == sum(cv["zero_shot"]["classes"][c]["n"] for c in "NSVFQ") > 4000
+
+    assert (
+        adapt_script.main([*common, "--steps", "2", "--cv-json", str(cv_json), "--out", str(out)])
+        == 0
+    )
+    validate_checkpoint_dir(out)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["svdb-adapt_cv_heldout"] == cv["adapted_heldout"]
+    assert json.loads((out / "adaptation.json").read_text())["records"] == RECORDS
+    classifier = load_model(out)
+    data = build_beat_dataset(svdb_dir, RECORDS[:1], causal=False)
+    _, _, probs = predict_records(classifier.model, data, RECORDS[:1])
+    assert probs.shape == (len(data), 5) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    assert load_model(out, quantized=True).model is not None
+    card_folder = build_upload_folder(out, tmp_path / "upload", "someone/ecg-svdb")
+    assert (card_folder / "adaptation.json").is_file()
+
+    # CV results from other settings must not be passed off as this checkpoint's estimate.
+    with pytest.raises(SystemExit, match="other settings"):
+        adapt_script.main(
+            [*common, "--steps", "3", "--cv-json", str(cv_json), "--out", str(tmp_path / "x")]
+        )
