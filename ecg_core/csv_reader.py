@@ -174,6 +174,14 @@ def _parse_numbers(
         frame = pd.read_csv(io.StringIO(body), dtype=np.float64, **options)
     except pd.errors.ParserError as error:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+        if found:  # text with spaces in a whitespace-separated file splits into "values"
+            row = int(found.group(2))
+            text = lines[row - 1].strip()
+            if any(not _is_number(cell, decimal) for cell in _split(text, delimiter) if cell):
+                raise ECGInputError(
+                    f"'{file_name}': data row {row}: '{text[:40]}' is not a number. "
+                    "A CSV must hold numbers only, below an optional header row."
+                ) from None
         where = (
             f"data row {found.group(2)} has {found.group(3)} values where the rows before it "
             f"have {found.group(1)}"
