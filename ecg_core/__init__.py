@@ -6,15 +6,18 @@ Entry points (DESIGN.md §4)::
 """
 
 from ecg_core.aami import AAMI_CLASSES, DS1, DS2
+from ecg_core.classifier import BeatClassifier, BeatPredictions, load_model
 from ecg_core.errors import ECGInputError
-from ecg_core.pipeline import Report, analyze
 from ecg_core.io import read_record
+from ecg_core.pipeline import Report, analyze
 from ecg_core.preprocessing import CANONICAL_FS
 from ecg_core.qrs import detect_qrs
 from ecg_core.record import Annotations, Record
 
 __all__ = [
     "AAMI_CLASSES",
+    "BeatClassifier",
+    "BeatPredictions",
     "CANONICAL_FS",
     "DS1",
     "DS2",
@@ -24,5 +27,6 @@ __all__ = [
     "Report",
     "analyze",
     "detect_qrs",
+    "load_model",
     "read_record",
 ]

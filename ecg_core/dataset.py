@@ -159,7 +159,9 @@ def build_beat_dataset(
     records = [str(r) for r in records]
     cache_path = None
     if cache_dir is not None:
-        cache_path = Path(cache_dir) / f"{_cache_key(data_dir, records, causal, lead, annotator)}.npz"
+        cache_path = (
+            Path(cache_dir) / f"{_cache_key(data_dir, records, causal, lead, annotator)}.npz"
+        )
         if cache_path.exists():
             with np.load(cache_path, allow_pickle=False) as z:
                 return _from_arrays({k: z[k] for k in z.files})

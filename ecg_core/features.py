@@ -167,8 +167,10 @@ def rr_features(
     ]
     if not causal:
         cols += [np.log(rr_next_s / rr_avg_s), np.log(rr_next_s / rr_pre_s)]
-    return np.stack(cols, axis=1).astype(np.float32) if len(r_peaks) else np.zeros(
-        (0, len(cols)), np.float32
+    return (
+        np.stack(cols, axis=1).astype(np.float32)
+        if len(r_peaks)
+        else np.zeros((0, len(cols)), np.float32)
     )
 
 

@@ -1,6 +1,6 @@
 """Build (or reload) the cached beat arrays for a WFDB database.
 
-    python scripts/prepare_data.py --data-dir ../shared/data/mitdb --records DS1 --mode diagnostic
+python scripts/prepare_data.py --data-dir ../shared/data/mitdb --records DS1 --mode diagnostic
 """
 
 from __future__ import annotations
@@ -35,8 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     for mode in modes:
         start = time.perf_counter()
         data = build_beat_dataset(
-            data_dir, records, causal=mode == "realtime", lead=args.lead,
-            annotator=args.annotator, cache_dir=args.cache_dir,
+            data_dir,
+            records,
+            causal=mode == "realtime",
+            lead=args.lead,
+            annotator=args.annotator,
+            cache_dir=args.cache_dir,
         )
         counts = np.bincount(data.labels, minlength=len(AAMI_CLASSES))
         per_class = ", ".join(f"{c}={n}" for c, n in zip(AAMI_CLASSES, counts, strict=True))

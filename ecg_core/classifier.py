@@ -1,0 +1,145 @@
+"""The one model loader and the beat classifier used by the app, scripts and tests.
+
+>>> model = load_model("diagnostic")                     # doctest: +SKIP
+>>> pred = model.classify(signal_1d, fs=360.0, r_peaks=r_peaks)  # doctest: +SKIP
+>>> pred.labels[:5], pred.probs.shape                     # doctest: +SKIP
+
+Checkpoints are folders holding ``config.json`` (validated before use) and weights in
+safetensors only (never pickle / ``torch.load``: a downloaded checkpoint must not be able
+to run code): ``model.safetensors`` (fp32) or ``model_int8.safetensors`` (see
+:mod:`ecg_core.quantize`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+from ecg_core.features import beat_features
+from ecg_core.models import HybridBeatNet, ModelConfig, context_indices
+from ecg_core.preprocessing import CANONICAL_FS, resample_positions, to_canonical, validate_fs
+
+CHECKPOINTS_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
+FP32_WEIGHTS = "model.safetensors"
+INT8_WEIGHTS = "model_int8.safetensors"
+
+
+@dataclass
+class BeatPredictions:
+    """Per-beat output of :meth:`BeatClassifier.classify` (beats in the order given)."""
+
+    probs: np.ndarray  # (n, 5) float32, over AAMI_CLASSES
+    labels: np.ndarray  # (n,) int64 indices into AAMI_CLASSES
+    attention: np.ndarray  # (n, L) float32, sums to 1 over the beat window
+    window_offset_s: float  # time of attention[:, 0] relative to the R peak (negative)
+    window_fs: float  # rate of the attention steps (Hz)
+
+
+def resolve_checkpoint(name_or_path: str | Path) -> Path:
+    """A checkpoint folder from a name under ``checkpoints/`` or a path.
+
+    The one place that turns a model reference into a folder (the hub adds ``hf://`` here).
+    """
+    if str(name_or_path).strip().startswith("hf://"):  # hub engineer: Hub cache, validated
+        from ecg_core.hub import resolve_checkpoint as resolve_hub_checkpoint
+
+        return resolve_hub_checkpoint(name_or_path)
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path
+    named = CHECKPOINTS_DIR / str(name_or_path)
+    if named.is_dir():
+        return named
+    available = sorted(p.name for p in CHECKPOINTS_DIR.glob("*") if (p / "config.json").exists())
+    raise FileNotFoundError(
+        f"No model checkpoint {str(name_or_path)!r}: not a folder, and not one of "
+        f"{', '.join(available) or 'no checkpoints'} under {CHECKPOINTS_DIR}."
+    )
+
+
+@torch.no_grad()
+def predict_beats(
+    model: HybridBeatNet, morph: np.ndarray, rr: np.ndarray, batch_size: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities (n, 5) and attention (n, T) for ONE record's consecutive beats.
+
+    Each beat is embedded once; the LSTM then runs over each beat's context of embeddings.
+    """
+    model.eval()
+    n = morph.shape[0]
+    cfg = model.cfg
+    if n == 0:
+        t_steps = -(-(cfg.window_pre + cfg.window_post) // cfg.attention_stride)
+        return np.zeros((0, len(cfg.classes)), np.float32), np.zeros((0, t_steps), np.float32)
+    embs, attns = [], []
+    for s in range(0, n, batch_size):
+        e, a = model.encoder(
+            torch.from_numpy(morph[s : s + batch_size]), torch.from_numpy(rr[s : s + batch_size])
+        )
+        embs.append(e)
+        attns.append(a)
+    emb = torch.cat(embs)
+    ctx = context_indices(n, cfg.context_past, cfg.lookahead)
+    probs = [
+        torch.softmax(model.classify_context(emb[ctx[s : s + batch_size]]), dim=-1)
+        for s in range(0, n, batch_size)
+    ]
+    return torch.cat(probs).numpy().astype(np.float32), torch.cat(attns).numpy().astype(np.float32)
+
+
+class BeatClassifier:
+    """A loaded model plus its preprocessing: signal + R peaks in, per-beat labels out."""
+
+    def __init__(self, model: HybridBeatNet, name: str, quantized: bool = False):
+        self.model = model.eval()
+        self.config: ModelConfig = model.cfg
+        self.name = name
+        self.quantized = quantized
+
+    @property
+    def mode(self) -> str:
+        return self.config.mode
+
+    def classify(self, signal_1d: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatPredictions:
+        """Classify the beats at ``r_peaks`` (sample indices at ``fs``) of one lead."""
+        fs = validate_fs(fs)
+        cfg = self.config
+        r = np.asarray(r_peaks, dtype=np.int64).reshape(-1)
+        canonical = to_canonical(
+            np.asarray(signal_1d, dtype=np.float64).reshape(-1), fs, causal=cfg.causal
+        )
+        r_c = resample_positions(r, fs, CANONICAL_FS)
+        feats = beat_features(
+            canonical, r_c, causal=cfg.causal, pre=cfg.window_pre, post=cfg.window_post
+        )
+        probs, attention = predict_beats(self.model, feats.morph, feats.rr)
+        stride = cfg.attention_stride
+        return BeatPredictions(
+            probs=probs,
+            labels=probs.argmax(axis=1).astype(np.int64),
+            attention=attention,
+            window_offset_s=float(((stride - 1) / 2 - cfg.window_pre) / cfg.fs),
+            window_fs=float(cfg.fs / stride),
+        )
+
+
+def load_model(name_or_path: str | Path = "diagnostic", quantized: bool = False) -> BeatClassifier:
+    """Load a checkpoint folder (``"realtime"``, ``"diagnostic"`` or a path).
+
+    ``quantized=True`` reads the int8 weights (dequantised to float at load).
+    """
+    folder = resolve_checkpoint(name_or_path)
+    config = ModelConfig.from_json(folder / "config.json")
+    model = HybridBeatNet(config)
+    if quantized:
+        from ecg_core.quantize import load_int8_state_dict
+
+        state = load_int8_state_dict(folder / INT8_WEIGHTS)
+    else:
+        state = load_file(str(folder / FP32_WEIGHTS))
+    model.load_state_dict(state, strict=True)
+    return BeatClassifier(model, name=folder.name, quantized=quantized)

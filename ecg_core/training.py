@@ -1,0 +1,164 @@
+"""Training pieces: record-level validation split, augmentation, focal loss, batches, scores.
+
+The loop itself lives in plain sight in ``scripts/train.py``; this module holds what it uses.
+Nothing here ever touches DS2 (DESIGN.md §3): the validation split is carved from DS1 by
+record.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from ecg_core.aami import AAMI_CLASSES, DS1
+from ecg_core.dataset import BeatDataset
+from ecg_core.features import centre_windows, morphology
+
+#: Fixed DS1 validation records, chosen by their DS1 class counts only so that S- and V-rich
+#: records sit on both sides: val S = 321 (118, 201, 220), V = 658 (119, 201, 118);
+#: train keeps 209, 207, 223, 124 (S) and 208, 106, 203, 223, 207, 215 (V) and all of F's 208.
+DS1_VAL_RECORDS: tuple[str, ...] = ("101", "118", "119", "201", "220")
+DS1_TRAIN_RECORDS: tuple[str, ...] = tuple(r for r in DS1 if r not in DS1_VAL_RECORDS)
+
+
+def record_bounds(record_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first, last) global index of each beat's record (beats are stored in record order)."""
+    n = record_ids.size
+    change = np.flatnonzero(np.diff(record_ids)) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [n]]) - 1
+    which = np.searchsorted(starts, np.arange(n), side="right") - 1
+    return starts[which], ends[which]
+
+
+def context_of(
+    centres: np.ndarray, first: np.ndarray, last: np.ndarray, past: int, lookahead: int
+) -> np.ndarray:
+    """(B, past + 1 + lookahead) beat indices around ``centres``, clipped to their record."""
+    idx = centres[:, None] + np.arange(-past, lookahead + 1)[None, :]
+    return np.clip(idx, first[centres][:, None], last[centres][:, None])
+
+
+def sampling_weights(labels: np.ndarray, power: float = 0.5, min_count: int = 100) -> np.ndarray:
+    """Per-beat probability ∝ count(class)^-power (power 0: natural, 1: fully balanced).
+
+    Classes with fewer than ``min_count`` beats (Q: 8 beats in DS1) keep the most common
+    class's weight, so a handful of beats is not replayed thousands of times.
+    """
+    counts = np.bincount(labels, minlength=len(AAMI_CLASSES)).astype(np.float64)
+    w_class = np.where(counts > 0, np.maximum(counts, 1) ** -power, 0.0)
+    w_class[counts < min_count] = counts.max() ** -power
+    w = w_class[labels]
+    return w / w.sum()
+
+
+class Augmenter:
+    """Recorder-like perturbations of wide beat windows (numpy, vectorised over beats).
+
+    - rate jitter: the window is re-sampled around R by a factor per sequence (0.92-1.08),
+      as a recorder whose clock (or the patient's QRS width) differs would look;
+    - time shift: +-``shift`` samples per beat (R annotation / detector jitter);
+    - amplitude: x0.9-1.1 per beat against the fixed template (beat-to-beat variation);
+    - noise: real NSTDB baseline wander / electrode motion / muscle noise at 6-24 dB SNR
+      (relative to the template's peak-to-peak), on half of the sequences.
+    """
+
+    def __init__(
+        self,
+        noise: np.ndarray | None,
+        rng: np.random.Generator,
+        stretch=0.08,
+        shift=2.0,
+        amplitude=0.1,
+        noise_prob=0.5,
+        snr_db=(6.0, 24.0),
+    ):
+        self.noise, self.rng = noise, rng
+        self.stretch, self.shift, self.amplitude = stretch, shift, amplitude
+        self.noise_prob, self.snr_db = noise_prob, snr_db
+
+    def __call__(self, data: BeatDataset, idx: np.ndarray) -> np.ndarray:
+        """idx (B, T) -> augmented, centred core windows (B, T, pre + post)."""
+        rng, (b, t) = self.rng, idx.shape
+        length = data.pre + data.post
+        scale_t = 1.0 + rng.uniform(-self.stretch, self.stretch, size=(b, 1, 1))
+        shift = rng.uniform(-self.shift, self.shift, size=(b, t, 1))
+        pos = data.pre + data.margin + (np.arange(length) - data.pre) * scale_t + shift
+        pos = np.clip(pos, 0, data.windows.shape[1] - 1.001)
+        i0 = pos.astype(np.int64)
+        frac = (pos - i0).astype(np.float32)
+        wide = data.windows[idx]  # (B, T, W)
+        x = (
+            np.take_along_axis(wide, i0, -1) * (1 - frac)
+            + np.take_along_axis(wide, i0 + 1, -1) * frac
+        )
+        x *= rng.uniform(1 - self.amplitude, 1 + self.amplitude, size=(b, t, 1)).astype(np.float32)
+        if self.noise is not None and self.noise_prob > 0:
+            which = rng.integers(0, self.noise.shape[0], size=(b, t))
+            start = rng.integers(0, self.noise.shape[1] - length, size=(b, t))
+            seg = self.noise[which[..., None], start[..., None] + np.arange(length)]
+            snr = rng.uniform(*self.snr_db, size=(b, 1, 1))
+            on = rng.random((b, 1, 1)) < self.noise_prob
+            gain = np.where(on, 10 ** (-snr / 20), 0.0) * data.scales[idx][..., None]
+            x = x + (seg * gain).astype(np.float32)
+        return centre_windows(x.astype(np.float32))
+
+
+def core_windows(data: BeatDataset, idx: np.ndarray) -> np.ndarray:
+    """Un-augmented centred beat windows for beats ``idx`` (any shape) -> (..., pre + post)."""
+    lo = data.margin
+    return centre_windows(data.windows[idx][..., lo : lo + data.pre + data.post])
+
+
+def model_inputs(
+    data: BeatDataset, idx: np.ndarray, windows: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(morph (B, T, 2, L), rr (B, T, n_rr)) tensors for beats ``idx`` (B, T)."""
+    b, t = idx.shape
+    flat = idx.reshape(-1)
+    morph = morphology(windows.reshape(b * t, -1), data.templates[flat], data.scales[flat])
+    return (
+        torch.from_numpy(morph.reshape(b, t, *morph.shape[1:])),
+        torch.from_numpy(data.rr[idx]),
+    )
+
+
+def focal_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    class_weights: torch.Tensor | None = None,
+    gamma: float = 2.0,
+) -> torch.Tensor:
+    """Class-weighted focal loss (Lin et al. 2017): down-weights easy (mostly N) beats."""
+    log_p = F.log_softmax(logits, dim=-1)
+    log_pt = log_p.gather(1, target[:, None]).squeeze(1)
+    loss = -((1 - log_pt.exp()) ** gamma) * log_pt
+    if class_weights is not None:
+        w = class_weights[target]
+        return (loss * w).sum() / w.sum()
+    return loss.mean()
+
+
+def per_class_scores(labels: np.ndarray, preds: np.ndarray) -> dict[str, dict[str, float]]:
+    """Se, +P and F1 per AAMI class (percent); NaN where undefined."""
+    out = {}
+    for k, name in enumerate(AAMI_CLASSES):
+        tp = int(np.sum((preds == k) & (labels == k)))
+        fn = int(np.sum((preds != k) & (labels == k)))
+        fp = int(np.sum((preds == k) & (labels != k)))
+        se = 100 * tp / (tp + fn) if tp + fn else float("nan")
+        ppv = 100 * tp / (tp + fp) if tp + fp else float("nan")
+        f1 = 2 * se * ppv / (se + ppv) if (se + ppv) > 0 else 0.0
+        out[name] = {"se": se, "ppv": ppv, "f1": f1, "n": tp + fn}
+    return out
+
+
+def selection_score(scores: dict[str, dict[str, float]]) -> float:
+    """Early-stopping score: mean of the S and V F1 (NaN counted as 0)."""
+    return float(np.mean([np.nan_to_num(scores[c]["f1"]) for c in ("S", "V")]))
+
+
+def confusion(labels: np.ndarray, preds: np.ndarray) -> np.ndarray:
+    k = len(AAMI_CLASSES)
+    return np.bincount(labels * k + preds, minlength=k * k).reshape(k, k)

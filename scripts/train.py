@@ -1,0 +1,258 @@
+"""Train a beat classifier on DS1 (validation = fixed DS1 records; DS2 is never read here).
+
+    python scripts/train.py --mode diagnostic --out checkpoints/diagnostic
+    python scripts/train.py --mode realtime --out checkpoints/realtime --epochs 30  # longer
+
+Writes config.json, model.safetensors, model_int8.safetensors, loss_curve.png,
+val_confusion.png and train_log.json into --out. Default: ~10-15 min on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ecg_core.aami import AAMI_CLASSES, DS1  # noqa: E402
+from ecg_core.classifier import FP32_WEIGHTS, INT8_WEIGHTS, predict_beats  # noqa: E402
+from ecg_core.dataset import build_beat_dataset, load_noise_records  # noqa: E402
+from ecg_core.features import morphology  # noqa: E402
+from ecg_core.models import (  # noqa: E402
+    HybridBeatNet,
+    count_parameters,
+    diagnostic_config,
+    realtime_config,
+)
+from ecg_core.quantize import save_int8  # noqa: E402
+from ecg_core.training import (  # noqa: E402
+    DS1_TRAIN_RECORDS,
+    DS1_VAL_RECORDS,
+    Augmenter,
+    confusion,
+    context_of,
+    core_windows,
+    focal_loss,
+    model_inputs,
+    per_class_scores,
+    record_bounds,
+    sampling_weights,
+    selection_score,
+)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--mode", choices=["realtime", "diagnostic"], required=True)
+    p.add_argument("--out", required=True, help="checkpoint folder to write")
+    p.add_argument("--data-dir", default="../shared/data/mitdb")
+    p.add_argument("--noise-dir", default="../shared/data/nstdb", help="'' for no noise aug.")
+    p.add_argument("--epochs", type=int, default=12, help="max epochs")
+    p.add_argument("--steps-per-epoch", type=int, default=120)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--patience", type=int, default=5, help="epochs without val improvement")
+    p.add_argument("--gamma", type=float, default=2.0, help="focal loss gamma (0 = CE)")
+    p.add_argument("--class-weights", default="1,1,1,1,0.2", help="loss weights N,S,V,F,Q")
+    p.add_argument(
+        "--sample-power",
+        type=float,
+        default=0.5,
+        help="balanced sampling: p(beat) ∝ count(class)^-power",
+    )
+    p.add_argument("--no-augment", action="store_true")
+    p.add_argument(
+        "--context-grad",
+        action="store_true",
+        help="back-propagate through the neighbouring beats' embeddings (3x slower)",
+    )
+    p.add_argument("--context-past", type=int, default=3)
+    p.add_argument("--lstm-hidden", type=int, default=48)
+    p.add_argument("--embed-dim", type=int, default=64)
+    p.add_argument(
+        "--final",
+        action="store_true",
+        help="train on all of DS1 for the epoch count in --epochs (no early stop)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args(argv)
+
+
+def evaluate(model, data, records) -> tuple[float, dict, np.ndarray, np.ndarray]:
+    """Loss-free validation: per-record inference exactly as the classifier runs it."""
+    labels, preds, losses = [], [], []
+    for rid, _ in enumerate(data.records):
+        if str(data.records[rid]) not in records:
+            continue
+        idx = np.flatnonzero(data.record_ids == rid)
+        morph = morphology(core_windows(data, idx), data.templates[idx], data.scales[idx])
+        probs, _ = predict_beats(model, morph, data.rr[idx])
+        labels.append(data.labels[idx])
+        preds.append(probs.argmax(1))
+        losses.append(-np.log(np.clip(probs[np.arange(idx.size), data.labels[idx]], 1e-7, 1)))
+    labels, preds = np.concatenate(labels), np.concatenate(preds)
+    scores = per_class_scores(labels, preds)
+    return float(np.concatenate(losses).mean()), scores, labels, preds
+
+
+def save_plots(out: Path, history: list[dict], cm: np.ndarray, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.5))
+    ax[0].plot(epochs, [h["train_loss"] for h in history], label="train (focal, augmented)")
+    ax[0].plot(epochs, [h["val_loss"] for h in history], label="val (cross-entropy)")
+    ax[0].set_xlabel("epoch")
+    ax[0].set_ylabel("loss")
+    ax[0].legend()
+    ax[1].plot(epochs, [h["val_score"] for h in history], color="C2")
+    ax[1].set_xlabel("epoch")
+    ax[1].set_ylabel("val mean F1 (S, V) %")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out / "loss_curve.png", dpi=100)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    ax.imshow(np.log1p(cm), cmap="Blues")
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=8)
+    ax.set_xticks(range(len(AAMI_CLASSES)), AAMI_CLASSES)
+    ax.set_yticks(range(len(AAMI_CLASSES)), AAMI_CLASSES)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("reference")
+    ax.set_title(f"DS1 validation ({title})", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out / "val_confusion.png", dpi=100)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    causal = args.mode == "realtime"
+    make_config = realtime_config if causal else diagnostic_config
+    cfg = make_config(
+        context_past=args.context_past, lstm_hidden=args.lstm_hidden, embed_dim=args.embed_dim
+    )
+
+    data = build_beat_dataset(args.data_dir, DS1, causal=causal)
+    train_records = list(DS1) if args.final else list(DS1_TRAIN_RECORDS)
+    val_records = list(DS1_VAL_RECORDS)
+    train_beats = np.flatnonzero(np.isin(data.records[data.record_ids], train_records))
+    first, last = record_bounds(data.record_ids)
+    p_beat = sampling_weights(data.labels[train_beats], power=args.sample_power)
+    noise = None
+    if args.noise_dir and not args.no_augment:
+        noise = load_noise_records(args.noise_dir, causal=causal)
+    augment = Augmenter(noise, rng) if not args.no_augment else None
+    class_weights = torch.tensor([float(w) for w in args.class_weights.split(",")])
+
+    model = HybridBeatNet(cfg)
+    print(
+        f"{args.mode}: {count_parameters(model)} parameters; train {len(train_records)} "
+        f"records ({train_beats.size} beats), val {val_records}"
+    )
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    total_steps = args.epochs * args.steps_per_epoch
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=args.lr, total_steps=total_steps, pct_start=0.15
+    )
+    history, best, best_state, bad_epochs = [], -1.0, None, 0
+    start = time.perf_counter()
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        running = []
+        bar = tqdm(range(args.steps_per_epoch), desc=f"epoch {epoch}/{args.epochs}", leave=False)
+        for _ in bar:
+            centres = rng.choice(train_beats, size=args.batch_size, p=p_beat)
+            idx = context_of(centres, first, last, cfg.context_past, cfg.lookahead)
+            windows = augment(data, idx) if augment else core_windows(data, idx)
+            morph, rr = model_inputs(data, idx, windows)
+            logits, _ = model(morph, rr, context_grad=args.context_grad)
+            loss = focal_loss(
+                logits, torch.from_numpy(data.labels[centres]), class_weights, args.gamma
+            )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            running.append(loss.item())
+            bar.set_postfix(loss=f"{np.mean(running[-20:]):.3f}")
+        val_loss, scores, labels, preds = evaluate(model, data, val_records)
+        score = selection_score(scores)
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": float(np.mean(running)),
+                "val_loss": val_loss,
+                "val_score": score,
+                "val": {c: scores[c] for c in ("S", "V")},
+                "elapsed_s": time.perf_counter() - start,
+            }
+        )
+        s, v = scores["S"], scores["V"]
+        print(
+            f"epoch {epoch}: train {np.mean(running):.3f} val {val_loss:.3f} | "
+            f"S Se {s['se']:.1f} +P {s['ppv']:.1f} | V Se {v['se']:.1f} +P {v['ppv']:.1f} | "
+            f"score {score:.1f} | {time.perf_counter() - start:.0f} s",
+            flush=True,
+        )
+        improved = score > best
+        if args.final or improved:
+            best, bad_epochs = score, 0
+            best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
+            best_cm, best_epoch = confusion(labels, preds), epoch
+        else:
+            bad_epochs += 1
+            if bad_epochs >= args.patience:
+                print(f"early stop: no val improvement for {args.patience} epochs")
+                break
+
+    from safetensors.torch import save_file
+
+    model.load_state_dict(best_state)
+    cfg.to_json(out / "config.json")
+    save_file({k: t.contiguous() for k, t in best_state.items()}, str(out / FP32_WEIGHTS))
+    int8_bytes = save_int8(model, out / INT8_WEIGHTS)
+    save_plots(out, history, best_cm, f"{args.mode}, epoch {best_epoch}")
+    log = {
+        "args": vars(args),
+        "train_records": train_records,
+        "val_records": val_records,
+        "parameters": count_parameters(model),
+        "best_epoch": best_epoch,
+        "best_val_score": best,
+        "train_seconds": time.perf_counter() - start,
+        "int8_bytes": int8_bytes,
+        "val_confusion": best_cm.tolist(),
+        "history": history,
+    }
+    (out / "train_log.json").write_text(json.dumps(log, indent=1) + "\n")
+    print(
+        f"saved {out} (best epoch {best_epoch}, val score {best:.1f}, "
+        f"{log['train_seconds'] / 60:.1f} min, int8 {int8_bytes / 1024:.0f} KB)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""Beat windows, templates and RR features, on hand-made beats and real MIT-BIH records."""
+
+from __future__ import annotations
+
+import numpy as np
+import wfdb
+
+from ecg_core.aami import symbols_to_classes
+from ecg_core.features import (
+    beat_features,
+    cut_windows,
+    rr_features,
+    rr_intervals,
+    running_templates,
+    window_samples,
+)
+from ecg_core.preprocessing import CANONICAL_FS, resample_positions, to_canonical
+
+
+def _beats(mitdb_dir, name):
+    ann = wfdb.rdann(str(mitdb_dir / name), "atr")
+    labels = symbols_to_classes(ann.symbol)
+    return ann.sample[labels >= 0], labels[labels >= 0]
+
+
+def test_rr_intervals_match_annotations_record_100(mitdb_dir):
+    samples, _ = _beats(mitdb_dir, "100")
+    rr_pre_s, rr_next_s = rr_intervals(samples, 360.0)
+    expected = np.diff(samples) / 360.0
+    np.testing.assert_allclose(rr_pre_s[1:], expected)
+    np.testing.assert_allclose(rr_next_s[:-1], expected)
+    assert 0.7 < np.median(rr_pre_s) < 0.9  # record 100: ~75 bpm
+
+
+def test_premature_beats_have_short_rr_ratio_record_208(mitdb_dir):
+    samples, labels = _beats(mitdb_dir, "208")
+    for causal in (True, False):
+        rr = rr_features(samples, 360.0, causal=causal)
+        assert rr.shape == (samples.size, 3 if causal else 5)
+        # PVCs come early: log(rr_pre / running mean) well below the normal beats'
+        assert np.median(rr[labels == 2, 0]) < np.median(rr[labels == 0, 0]) - 0.15
+    # ... and are followed by a compensatory pause (diagnostic next-RR feature)
+    rr = rr_features(samples, 360.0, causal=False)
+    assert np.median(rr[labels == 2, 3]) > 0.1
+
+
+def test_causal_features_ignore_the_future():
+    rng = np.random.default_rng(0)
+    r = np.cumsum(rng.integers(80, 140, size=60))
+    windows = rng.normal(size=(60, 96)).astype(np.float32)
+    rr = rr_features(r, CANONICAL_FS, causal=True)
+    tmpl, scale = running_templates(windows, causal=True)
+    k = 30
+    r2 = r.copy()
+    r2[k + 1 :] += 17  # move every later beat
+    w2 = windows.copy()
+    w2[k + 1 :] = rng.normal(size=w2[k + 1 :].shape)
+    tmpl2, scale2 = running_templates(w2, causal=True)
+    np.testing.assert_array_equal(rr_features(r2, CANONICAL_FS, causal=True)[: k + 1], rr[: k + 1])
+    np.testing.assert_array_equal(tmpl2[: k + 1], tmpl[: k + 1])
+    np.testing.assert_array_equal(scale2[: k + 1], scale[: k + 1])
+    # the non-causal variant does look ahead
+    assert not np.array_equal(
+        running_templates(w2, causal=False)[0][k], running_templates(windows, causal=False)[0][k]
+    )
+
+
+def test_template_is_the_median_beat():
+    base = np.sin(np.linspace(0, np.pi, 96)).astype(np.float32)
+    windows = np.tile(base, (40, 1))
+    windows[::7] *= -1  # a few odd beats do not move the median
+    tmpl, scale = running_templates(windows, causal=True)
+    np.testing.assert_allclose(tmpl[20], base, atol=1e-6)
+    assert abs(scale[20] - np.ptp(base)) < 1e-5
+
+
+def test_windows_on_real_record_are_centred_on_r(mitdb_dir):
+    samples, _ = _beats(mitdb_dir, "100")
+    rec = wfdb.rdrecord(str(mitdb_dir / "100"))
+    x = to_canonical(rec.p_signal[:, rec.sig_name.index("MLII")], 360.0)
+    r_c = resample_positions(samples, 360.0, CANONICAL_FS)
+    pre, post = window_samples()
+    feats = beat_features(x, r_c, causal=False)
+    assert feats.morph.shape == (samples.size, 2, pre + post)
+    # the R peak (the maximum of the mean beat) sits within 2 samples of index `pre`
+    assert abs(int(np.argmax(feats.morph[:, 0].mean(0))) - pre) <= 2
+    # edge beats are padded, not dropped
+    assert cut_windows(x, np.array([0, x.size - 1]), pre, post).shape == (2, pre + post)

@@ -1,0 +1,148 @@
+"""Model shapes, causality, the safetensors round trip and config validation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import wfdb
+from safetensors.torch import save_file
+
+from ecg_core.aami import symbols_to_classes
+from ecg_core.classifier import BeatClassifier, load_model, predict_beats
+from ecg_core.models import (
+    HybridBeatNet,
+    ModelConfig,
+    count_parameters,
+    diagnostic_config,
+    realtime_config,
+)
+
+
+def _model(cfg: ModelConfig, seed: int = 0) -> HybridBeatNet:
+    torch.manual_seed(seed)
+    model = HybridBeatNet(cfg).eval()
+    # random BatchNorm statistics so that every layer does something
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    return model
+
+
+def _inputs(cfg: ModelConfig, n: int, seed: int = 1):
+    rng = np.random.default_rng(seed)
+    morph = rng.normal(size=(n, cfg.in_channels, cfg.window_pre + cfg.window_post)).astype(
+        np.float32
+    )
+    rr = rng.normal(scale=0.2, size=(n, cfg.n_rr)).astype(np.float32)
+    return morph, rr
+
+
+@pytest.mark.parametrize("make", [realtime_config, diagnostic_config])
+def test_shapes_and_size(make):
+    cfg = make()
+    model = _model(cfg)
+    assert count_parameters(model) <= 120_000
+    morph = torch.randn(3, cfg.context_len, 2, 96)
+    rr = torch.randn(3, cfg.context_len, cfg.n_rr)
+    logits, attention = model(morph, rr)
+    assert logits.shape == (3, 5)
+    assert attention.shape == (3, 96 // cfg.attention_stride)
+    torch.testing.assert_close(attention.sum(-1), torch.ones(3))
+    # adaptive pooling: a longer window works too
+    logits, attention = model(torch.randn(2, cfg.context_len, 2, 128), rr[:2])
+    assert logits.shape == (2, 5) and attention.shape[1] == 128 // cfg.attention_stride
+
+
+def test_realtime_output_ignores_later_beats():
+    cfg = realtime_config()
+    model = _model(cfg)
+    morph, rr = _inputs(cfg, 40)
+    probs, att = predict_beats(model, morph, rr)
+    k = 25
+    morph2, rr2 = morph.copy(), rr.copy()
+    morph2[k + 1 :] = np.random.default_rng(7).normal(size=morph2[k + 1 :].shape)
+    rr2[k + 1 :] += 1.0
+    probs2, att2 = predict_beats(model, morph2, rr2)
+    np.testing.assert_allclose(probs2[: k + 1], probs[: k + 1], atol=1e-6)
+    np.testing.assert_allclose(att2[: k + 1], att[: k + 1], atol=1e-6)
+    assert not np.allclose(probs2[k + 1 :], probs[k + 1 :], atol=1e-4)  # the test can fail
+
+
+def test_diagnostic_sees_exactly_one_beat_ahead():
+    cfg = diagnostic_config()
+    model = _model(cfg)
+    morph, rr = _inputs(cfg, 40)
+    probs, _ = predict_beats(model, morph, rr)
+    k = 25
+    next_beat = morph.copy()
+    next_beat[k + 1] *= -3.0
+    assert not np.allclose(predict_beats(model, next_beat, rr)[0][k], probs[k], atol=1e-4)
+    two_ahead = morph.copy()
+    two_ahead[k + 2 :] *= -3.0
+    np.testing.assert_allclose(predict_beats(model, two_ahead, rr)[0][k], probs[k], atol=1e-6)
+
+
+def test_realtime_classify_is_causal_from_the_signal_on(mitdb_dir):
+    """Altering the signal after a beat's window (+ 0.1 s for the resampling filter) leaves
+    that beat's prediction unchanged: causal filtering, past-only template, running means."""
+    rec = wfdb.rdrecord(str(mitdb_dir / "208"), sampto=360 * 60)
+    ann = wfdb.rdann(str(mitdb_dir / "208"), "atr", sampto=360 * 60)
+    r = ann.sample[symbols_to_classes(ann.symbol) >= 0]
+    x = rec.p_signal[:, rec.sig_name.index("MLII")]
+    clf = BeatClassifier(_model(realtime_config()), name="test")
+    before = clf.classify(x, 360.0, r)
+    k = 40
+    cut = r[k] + int((0.47 + 0.1) * 360)
+    altered = x.copy()
+    altered[cut:] = np.random.default_rng(3).normal(scale=2.0, size=altered[cut:].size)
+    r_altered = np.concatenate([r[r < cut], r[r >= cut] + 11])
+    after = clf.classify(altered, 360.0, r_altered)
+    np.testing.assert_allclose(after.probs[: k + 1], before.probs[: k + 1], atol=1e-5)
+    assert np.abs(after.probs[k + 5 :] - before.probs[k + 5 :]).max() > 1e-4
+
+
+def test_safetensors_round_trip(tmp_path):
+    cfg = diagnostic_config()
+    model = _model(cfg)
+    cfg.to_json(tmp_path / "config.json")
+    save_file(
+        {k: v.contiguous() for k, v in model.state_dict().items()},
+        str(tmp_path / "model.safetensors"),
+    )
+    loaded = load_model(tmp_path)
+    assert loaded.mode == "diagnostic" and loaded.config == cfg
+    morph, rr = _inputs(cfg, 20)
+    np.testing.assert_array_equal(
+        predict_beats(loaded.model, morph, rr)[0], predict_beats(model, morph, rr)[0]
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"mode": "offline"},
+        {"bidirectional": True},
+        {"lookahead": 1},
+        {"n_rr": 5},
+        {"classes": ["N", "S", "V"]},
+        {"window_pre": 0},
+        {"dropout_rate": 0.3},
+    ],
+)
+def test_config_validation_rejects_bad_configs(tmp_path, change):
+    data = json.loads(json.dumps(realtime_config().__dict__))
+    data.update(change)
+    (tmp_path / "config.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="Invalid model config"):
+        ModelConfig.from_json(tmp_path / "config.json")
+    with pytest.raises(ValueError):
+        load_model(tmp_path)
+
+
+def test_unknown_checkpoint_names_the_choices():
+    with pytest.raises(FileNotFoundError, match="No model checkpoint"):
+        load_model("no-such-model")
