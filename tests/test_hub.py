@@ -223,3 +223,39 @@ def test_fallback_does_not_hide_a_bad_local_location(tmp_path) -> None:
         )
     folder, message = resolve_with_fallback("diagnostic", checkpoints_dir=tmp_path / "checkpoints")
     assert folder.name == "diagnostic" and message == "Model: diagnostic."
+
+
+def _real_checkpoint(folder: Path) -> Path:
+    """A loadable checkpoint of the real model (fresh weights), as scripts/train.py writes it."""
+    import torch
+    from safetensors.torch import save_file as save_torch
+
+    from ecg_core.models import HybridBeatNet, diagnostic_config
+    from ecg_core.quantize import save_int8
+
+    torch.manual_seed(0)
+    model = HybridBeatNet(diagnostic_config())
+    folder.mkdir(parents=True)
+    model.cfg.to_json(folder / "config.json")
+    save_torch(model.state_dict(), str(folder / "model.safetensors"))
+    save_int8(model, folder / "model_int8.safetensors")
+    return folder
+
+
+def test_load_model_goes_through_the_hub_resolver_and_falls_back(tmp_path, monkeypatch) -> None:
+    from ecg_core.classifier import load_model
+    from ecg_core.hub import load_model_with_fallback
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(LocalEntryNotFoundError):
+        load_model("hf://someone/ecg-diag@main")
+    shipped = tmp_path / "checkpoints"
+    _real_checkpoint(shipped / "diagnostic")
+    model, message = load_model_with_fallback(
+        "hf://someone/ecg-diag", checkpoints_dir=shipped, cache_dir=tmp_path / "hf-cache"
+    )
+    assert model.mode == "diagnostic" and model.name == "diagnostic"
+    assert "using the committed checkpoint 'diagnostic'" in message
+    quantized, _ = load_model_with_fallback(str(shipped / "diagnostic"), quantized=True)
+    assert quantized.quantized
