@@ -45,6 +45,10 @@ def _fmt(value: Any, digits: int = 1) -> str:
     return html.escape(str(value))
 
 
+def _pct(value: Any, digits: int = 2) -> str:
+    return "–" if value is None else f"{float(value):.{digits}f}%"
+
+
 def summary_tiles(summary: dict) -> list[tuple[str, str, str]]:
     """(value, caption, css class) for the headline numbers, shared with the app."""
     duration_s = float(summary.get("duration_s") or 0.0)
@@ -63,23 +67,15 @@ def summary_tiles(summary: dict) -> list[tuple[str, str, str]]:
     )
     return [
         (duration, "duration", ""),
-        (f"{summary.get('analysed_percent', 0):.1f}%", "analysed (not noisy)", ""),
+        (_pct(summary.get("analysed_percent"), 1), "analysed (not noisy)", ""),
         (str(summary.get("n_beats", 0)), "beats", ""),
         (hr, "heart rate, bpm mean (min–max)", ""),
-        (
-            f"{summary.get('n_V', 0)} · {summary.get('v_burden_pct', 0):.2f}%",
-            "V beats · burden",
-            "v",
-        ),
-        (
-            f"{summary.get('n_S', 0)} · {summary.get('s_burden_pct', 0):.2f}%",
-            "S beats · burden",
-            "s",
-        ),
+        (f"{summary.get('n_V', 0)} · {_pct(summary.get('v_burden_pct'))}", "V beats · burden", "v"),
+        (f"{summary.get('n_S', 0)} · {_pct(summary.get('s_burden_pct'))}", "S beats · burden", "s"),
         (str(runs), "runs / patterns", ""),
         (
             str(summary.get("noisy_spans", 0)),
-            f"noisy spans ({summary.get('noisy_s', 0):.0f} s)",
+            f"noisy spans ({float(summary.get('noisy_s') or 0):.0f} s)",
             "",
         ),
     ]

@@ -1,0 +1,258 @@
+"""The real app on a localhost port, called through the real gradio_client, as a program would."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _model_available() -> str | None:
+    """Why the app cannot analyse here (no checkpoint), or None."""
+    location = os.environ.get("ECG_MODEL_LOCATION") or "diagnostic"
+    folder = Path(location) if Path(location).is_dir() else REPO_ROOT / "checkpoints" / location
+    if location.startswith("hf://") or (folder / "config.json").is_file():
+        return None
+    return f"no model checkpoint at {folder} (set ECG_MODEL_LOCATION or commit checkpoints/)"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_module():
+    reason = _model_available()
+    if reason:
+        pytest.skip(reason)
+    sys.path.insert(0, str(REPO_ROOT))
+    import app
+
+    return app
+
+
+@pytest.fixture(scope="session")
+def app_url(app_module):
+    """The real app, launched in this process on a free localhost port."""
+    port = _free_port()
+    app_module.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True
+    )
+    yield f"http://127.0.0.1:{port}/"
+    app_module.demo.close()
+
+
+@pytest.fixture(scope="session")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False, download_files=True)
+
+
+def _upload(paths):
+    from gradio_client import handle_file
+
+    return [handle_file(str(p)) for p in paths]
+
+
+def _analyze_files(client, paths, fs_hz=None, lead="auto", mode="diagnostic"):
+    return client.predict(_upload(paths), fs_hz, lead, mode, api_name="/analyze_files")
+
+
+def test_named_endpoints_are_published(client):
+    named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert {"/analyze_files", "/analyze_signal", "/synthesize"} <= set(named)
+    # Page-internal navigation events are not part of the public API.
+    assert not any("move" in name or "render" in name for name in named)
+
+
+def test_mitdb_208_uploaded_as_files_matches_ecg_core(client, app_module, mitdb_dir):
+    from ecg_core.aami import symbols_to_classes
+    from ecg_core.io import read_record
+    from ecg_core.pipeline import analyze
+
+    paths = [mitdb_dir / f"208.{ext}" for ext in ("hea", "dat", "atr")]
+    report, beats_csv, downloads = _analyze_files(client, paths)
+
+    direct = analyze(read_record(mitdb_dir / "208"), model=app_module.get_model("diagnostic"))
+    summary = report["summary"]
+    for key in ("n_beats", "n_V", "n_S", "n_N", "v_burden_pct", "hr_mean_bpm", "noisy_spans"):
+        assert summary[key] == direct.summary[key], key
+    assert report["lead"] == "MLII" and report["fs"] == 360.0
+    assert 1700 < summary["duration_s"] < 1900  # 30 min 5 s
+    # The .atr was uploaded, so the reference agreement is there; our detector finds the beats.
+    reference = report["reference"]
+    annotations = read_record(mitdb_dir / "208").annotations
+    n_reference = int((symbols_to_classes(list(annotations.symbols)) >= 0).sum())
+    assert reference["n_reference_beats"] == n_reference == 2955
+    assert reference["qrs"]["se"] > 0.97 and reference["qrs"]["ppv"] > 0.97
+    assert np.array(reference["confusion"]["matrix"]).shape == (5, 5)
+
+    beats = pd.read_csv(beats_csv)
+    assert list(beats.columns[:4]) == ["sample", "time_s", "label", "confidence"]
+    assert len(beats) == summary["n_beats"]
+    np.testing.assert_array_equal(beats["sample"].to_numpy(), direct.beats["sample"].to_numpy())
+    names = sorted(Path(p).name for p in downloads)
+    assert names == ["208.report.html", "208.report.json"]
+    by_suffix = {Path(p).suffix: Path(p) for p in downloads}
+    saved = json.loads(by_suffix[".json"].read_text())
+    assert saved["summary"] == report["summary"]
+    html_text = by_suffix[".html"].read_text()
+    assert "<html" in html_text and "Research tool, not a medical device" in html_text
+
+
+def test_uploaded_csv_and_the_lead_choice(client, app_module, tmp_path):
+    from ecg_core.pipeline import analyze
+    from ecg_core.synthetic import synthesize, write_csv
+
+    record = synthesize(duration_s=60, pvc_fraction=0.1, seed=21, name="csv_case")
+    csv_path = write_csv(record, tmp_path / "csv_case.csv")
+    report, beats_csv, _ = _analyze_files(client, [csv_path])
+    direct = analyze(record, model=app_module.get_model("diagnostic"))
+    assert report["fs"] == pytest.approx(360.0)
+    assert report["summary"]["n_beats"] == direct.summary["n_beats"]
+    assert report["reference"] is None  # a CSV carries no annotations
+
+    # A CSV without time column needs the rate from the form.
+    bare = tmp_path / "bare.csv"
+    np.savetxt(bare, record.signal[:, 0], fmt="%.5f")
+    report, _, _ = _analyze_files(client, [bare], fs_hz=360)
+    assert report["summary"]["n_beats"] == direct.summary["n_beats"]
+    with pytest.raises(Exception, match=r"[Ss]ampling rate|fs"):
+        _analyze_files(client, [bare])
+
+
+def test_analyze_signal_accepts_a_list_or_csv_text(client, app_module):
+    from ecg_core.pipeline import analyze
+    from ecg_core.synthetic import synthesize
+
+    record = synthesize(duration_s=40, apc_fraction=0.1, seed=22)
+    samples = np.round(record.signal[:, 0], 5)
+    direct = analyze(record, model=app_module.get_model("diagnostic"))
+
+    report, beats_text = client.predict(
+        samples.tolist(), 360.0, "diagnostic", api_name="/analyze_signal"
+    )
+    assert report["summary"]["n_beats"] == direct.summary["n_beats"]
+    beats = pd.read_csv(io.StringIO(beats_text))
+    assert len(beats) == direct.summary["n_beats"]
+    assert set(beats["label"]) <= set("NSVFQ")
+
+    csv_text = "\n".join(f"{v:.5f}" for v in samples)
+    report_csv, _ = client.predict(csv_text, 360.0, "realtime", api_name="/analyze_signal")
+    assert report_csv["mode"] == "realtime"
+    assert report_csv["summary"]["n_beats"] == pytest.approx(direct.summary["n_beats"], abs=2)
+
+
+def test_synthesize_is_scored_against_its_ground_truth_and_seeded(client):
+    from ecg_core.synthetic import SyntheticSettings, synthesize
+
+    args = dict(
+        duration_s=120,
+        fs=250,
+        heart_rate_bpm=80,
+        hrv_sdnn_ms=30,
+        pvc_percent=8,
+        apc_percent=4,
+        pattern="none",
+        v_runs_per_hour=0,
+        baseline_wander_mv=0.1,
+        emg_noise_mv=0.02,
+        powerline_mv=0.0,
+        powerline_hz=50,
+        seed=5,
+        mode="diagnostic",
+    )
+    report, files = client.predict(*args.values(), api_name="/synthesize")
+    truth = synthesize(
+        SyntheticSettings(
+            duration_s=120,
+            fs=250,
+            heart_rate_bpm=80,
+            hrv_sdnn_ms=30,
+            pvc_fraction=0.08,
+            apc_fraction=0.04,
+            baseline_wander_mv=0.1,
+            emg_noise_mv=0.02,
+            seed=5,
+        )
+    )
+    assert report["reference"]["n_reference_beats"] == len(truth.annotations.samples)
+    assert report["reference"]["qrs"]["se"] > 0.98
+    assert report["fs"] == 250.0
+    names = sorted(Path(p).suffix for p in files)
+    assert names == [".atr", ".csv", ".csv", ".dat", ".hea"]
+    again, _ = client.predict(*args.values(), api_name="/synthesize")
+    assert again["summary"] == report["summary"]
+
+
+def _bad_inputs(tmp_path: Path, mitdb_dir: Path) -> dict[str, list[Path]]:
+    wrong = tmp_path / "scan.png"
+    wrong.write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 100)
+    evil_header = tmp_path / "evil.hea"
+    evil_header.write_text("evil 1 360 3600\n../../etc/passwd 16 200 11 0 0 0 0 MLII\n")
+    text_csv = tmp_path / "words.csv"
+    text_csv.write_text("hello,world\n" + "this,is\nnot,an ecg\n" * 500)
+    nan_csv = tmp_path / "nans.csv"
+    values = np.sin(np.arange(360 * 20) / 20.0)
+    values[1000:2000] = np.nan  # a 2.8 s gap: refused, not guessed at
+    nan_csv.write_text("\n".join("nan" if np.isnan(v) else f"{v:.4f}" for v in values))
+    return {
+        "wrong extension": [wrong],
+        ".hea without .dat": [mitdb_dir / "100.hea"],
+        "header naming ../../etc/passwd": [evil_header],
+        "CSV of text": [text_csv],
+        "NaNs": [nan_csv],
+    }
+
+
+def test_bad_inputs_give_a_message_and_the_server_keeps_serving(client, tmp_path, mitdb_dir):
+    from gradio_client.exceptions import AppError
+
+    good = tmp_path / "good.csv"
+    np.savetxt(good, np.round(np.sin(np.arange(360 * 10) / 20.0), 4), fmt="%.4f")
+    for case, paths in _bad_inputs(tmp_path, mitdb_dir).items():
+        with pytest.raises(AppError) as error:
+            _analyze_files(client, paths, fs_hz=360)
+        message = str(error.value)
+        assert len(message) > 20 and "Traceback" not in message, case
+        # The next good request still succeeds.
+        report, _, _ = _analyze_files(client, [good], fs_hz=360)
+        assert report["duration_s"] == pytest.approx(10.0), case
+
+    with pytest.raises(AppError, match="passwd|plain file name|not"):
+        _analyze_files(client, _bad_inputs(tmp_path, mitdb_dir)["header naming ../../etc/passwd"])
+    with pytest.raises(AppError, match="number"):
+        client.predict(["a", "b"], 360.0, "diagnostic", api_name="/analyze_signal")
+    with pytest.raises(AppError, match="[Ss]ampling rate"):
+        client.predict([0.0] * 5000, 3.0, "diagnostic", api_name="/analyze_signal")
+    with pytest.raises(AppError, match="pvc_fraction"):  # 30% PVCs + 30% APCs: too many
+        client.predict(
+            60, 360, 70, 40, 30, 30, "none", 0, 0, 0, 0, 50, 1, "diagnostic", api_name="/synthesize"
+        )
+    with pytest.raises(AppError, match="minimum"):  # the form's own bounds hold for the API
+        client.predict(
+            60, 360, 20, 40, 0, 0, "none", 0, 0, 0, 0, 50, 1, "diagnostic", api_name="/synthesize"
+        )
+
+
+def test_limits_have_clear_messages(app_module):
+    from ecg_core.errors import ECGInputError
+    from ecg_core.record import Record
+
+    over_24h = Record(signal=np.zeros((int(50 * (86400 + 60)), 1)), fs=50.0, lead_names=["II"])
+    with pytest.raises(ECGInputError, match="at most 24 h"):
+        app_module._check_duration(over_24h)
+    assert app_module.MAX_REQUEST_BYTES == 200_000_000
+    assert app_module.demo._queue.default_concurrency_limit >= 1
