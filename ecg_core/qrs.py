@@ -86,105 +86,98 @@ class _BeatDecider:
 
     Walks the candidates once, in time order (a loop over peaks, a few per beat, never over
     samples). State: running signal and noise peak levels, the mean RR interval, the last
-    accepted beat.
+    accepted beat. Plain Python floats and lists inside the loop: numpy scalars there cost
+    more than all the filtering.
     """
 
     def __init__(self, envelope: np.ndarray, candidates: np.ndarray, slopes: np.ndarray, fs: float):
         self.envelope = envelope
         self.candidates = candidates
-        self.heights = envelope[candidates]
-        self.slopes = slopes
+        heights = envelope[candidates]
+        self.pos: list[int] = candidates.tolist()
+        self.height: list[float] = heights.tolist()
+        self.slope: list[float] = slopes.tolist()
         self.refractory = int(REFRACTORY_S * fs)
         self.t_window = int(T_WAVE_WINDOW_S * fs)
         self.valley_window = int(VALLEY_WINDOW_S * fs)
         learning = candidates < LEARNING_S * fs
-        first = self.heights[learning] if learning.any() else self.heights[:5]
+        first = heights[learning] if learning.any() else heights[:5]
         self.signal_level = 0.5 * float(first.max())
         self.noise_level = 0.5 * float(np.median(first))
         self.rr_mean: float | None = None
         self.beats: list[int] = []  # indices into candidates
+        self.last = -(10**9)  # position of the last beat
 
-    @property
     def threshold(self) -> float:
         return self.noise_level + THRESHOLD_FRACTION * (self.signal_level - self.noise_level)
-
-    @property
-    def last(self) -> int:
-        return int(self.candidates[self.beats[-1]]) if self.beats else -(10**9)
 
     def _is_new_complex(self, k: int) -> bool:
         """False when candidate k is the previous beat's own tail or its T wave."""
         if not self.beats:
             return True
-        position, last = int(self.candidates[k]), self.last
-        if position - last < self.refractory:
+        gap = self.pos[k] - self.last
+        if gap < self.refractory:
             return False
         j = self.beats[-1]
-        if position - last < self.valley_window:
+        if gap < self.valley_window:
             # Wide QRS or a PVC with its T wave: the envelope never fell between the two
             # humps -> same complex.
-            valley = float(self.envelope[last:position].min())
-            if valley > VALLEY_RATIO * min(self.heights[k], self.heights[j]):
+            valley = float(self.envelope[self.last : self.pos[k]].min())
+            if valley > VALLEY_RATIO * min(self.height[k], self.height[j]):
                 return False
-        if position - last >= self.t_window:
+        if gap >= self.t_window:
             return True
         # T wave: markedly slower slope or much smaller than the QRS before it.
-        return bool(
-            self.slopes[k] >= T_WAVE_SLOPE_RATIO * self.slopes[j]
-            and self.heights[k] >= T_WAVE_HEIGHT_RATIO * self.heights[j]
+        return (
+            self.slope[k] >= T_WAVE_SLOPE_RATIO * self.slope[j]
+            and self.height[k] >= T_WAVE_HEIGHT_RATIO * self.height[j]
         )
 
     def _accept(self, k: int, weight: float) -> None:
         if self.beats:
-            rr = float(self.candidates[k] - self.last)
+            rr = float(self.pos[k] - self.last)
             self.rr_mean = rr if self.rr_mean is None else 0.875 * self.rr_mean + 0.125 * rr
         self.beats.append(k)
-        self.signal_level = weight * self.heights[k] + (1 - weight) * self.signal_level
-
-    def _noise(self, k: int) -> None:
-        self.noise_level = 0.125 * self.heights[k] + 0.875 * self.noise_level
+        self.last = self.pos[k]
+        self.signal_level = weight * self.height[k] + (1 - weight) * self.signal_level
 
     def _search_back(self, k: int) -> None:
         """Long gap before candidate k: accept the best earlier candidate above half the
         threshold that is a complex of its own (a small beat the threshold missed)."""
         lo = int(np.searchsorted(self.candidates, self.last + self.refractory, side="left"))
-        hi = int(
-            np.searchsorted(self.candidates, self.candidates[k] - self.refractory, side="right")
-        )
-        floor = SEARCHBACK_THRESHOLD_RATIO * self.threshold
-        for i in lo + np.argsort(-self.heights[lo:hi], kind="stable"):
-            if self.heights[i] <= floor:
+        hi = int(np.searchsorted(self.candidates, self.pos[k] - self.refractory, side="right"))
+        floor = SEARCHBACK_THRESHOLD_RATIO * self.threshold()
+        for i in sorted(range(lo, hi), key=lambda i: -self.height[i]):
+            if self.height[i] <= floor:
                 return
-            if self._is_new_complex(int(i)):
-                self._accept(int(i), weight=0.25)
+            if self._is_new_complex(i):
+                self._accept(i, weight=0.25)
                 return
 
     def run(self) -> np.ndarray:
-        for k in range(self.candidates.size):
-            position, height = int(self.candidates[k]), float(self.heights[k])
-            if (
-                self.rr_mean is not None
-                and position - self.last > SEARCHBACK_RR_RATIO * self.rr_mean
-            ):
+        searchback_ratio = SEARCHBACK_RR_RATIO
+        for k, (position, height) in enumerate(zip(self.pos, self.height, strict=True)):
+            if self.rr_mean is not None and position - self.last > searchback_ratio * self.rr_mean:
                 self._search_back(k)
             if (
                 self.beats
                 and position - self.last < self.t_window
-                and height > REPLACE_RATIO * self.heights[self.beats[-1]]
+                and height > REPLACE_RATIO * self.height[self.beats[-1]]
             ):
                 # The last "beat" was a P wave or artefact just before a far larger complex.
                 self.beats.pop()
-            if height <= self.threshold:
-                self._noise(k)
+                self.last = self.pos[self.beats[-1]] if self.beats else -(10**9)
+            if height <= self.threshold():
+                self.noise_level = 0.125 * height + 0.875 * self.noise_level
             elif self._is_new_complex(k):
                 self._accept(k, weight=0.125)
             elif position - self.last >= self.refractory:
-                self._noise(k)  # a T wave
+                self.noise_level = 0.125 * height + 0.875 * self.noise_level  # a T wave
         return self.candidates[np.asarray(self.beats, dtype=np.int64)]
 
 
-def _plausible_qrs(x: np.ndarray, envelope: np.ndarray, beats: np.ndarray) -> bool:
-    """Whether the detections stand out as QRS complexes do (``x`` at DETECTION_FS).
+def _plausible_qrs(envelope: np.ndarray, beats: np.ndarray, wave: np.ndarray) -> bool:
+    """Whether the detections stand out as QRS complexes do (``wave``: the band-passed input).
 
     1. Against the background: in an ECG the slope envelope at the beats is many times its
        median level (>= 6.8x on every MIT-BIH record, 3x at -6 dB SNR in the NSTDB); white or
@@ -196,17 +189,21 @@ def _plausible_qrs(x: np.ndarray, envelope: np.ndarray, beats: np.ndarray) -> bo
     at_beats = float(np.median(envelope[beats]))
     if at_beats <= MIN_BEAT_TO_BACKGROUND * float(np.median(envelope)):
         return False
-    wave = _bandpass(x, DETECTION_FS, REFINE_BAND_HZ)
-    size = float(np.percentile(wave, 99) - np.percentile(wave, 1))
+    low, high = np.percentile(wave, [1, 99])
+    size = float(high - low)
     return at_beats > MIN_BEAT_TO_SIZE * size
 
 
 def refine_peaks(signal: np.ndarray, fs: float, approx_samples: np.ndarray) -> np.ndarray:
     """Move each approximate R position to the largest |deflection| of the band-passed
     input within ±:data:`REFINE_S` (either polarity). Indices at the input rate."""
+    filtered = _bandpass(np.asarray(signal, dtype=np.float64), fs, REFINE_BAND_HZ)
+    return _refine(filtered, fs, approx_samples)
+
+
+def _refine(filtered: np.ndarray, fs: float, approx_samples: np.ndarray) -> np.ndarray:
     if approx_samples.size == 0:
         return approx_samples.astype(np.int64)
-    filtered = _bandpass(np.asarray(signal, dtype=np.float64), fs, REFINE_BAND_HZ)
     half = max(1, int(round(REFINE_S * fs)))
     offsets = np.arange(-half, half + 1)
     windows = np.clip(approx_samples[:, None] + offsets[None, :], 0, filtered.size - 1)
@@ -245,7 +242,10 @@ def detect_qrs(signal: np.ndarray, fs: float) -> np.ndarray:
         return empty
     slope_near = ndimage.maximum_filter1d(slope, int(0.15 * DETECTION_FS), mode="nearest")
     beats = _BeatDecider(envelope, candidates, slope_near[candidates], DETECTION_FS).run()
-    if beats.size == 0 or not _plausible_qrs(x_det, envelope, beats):
+    if beats.size == 0:
+        return empty
+    wave = _bandpass(x, fs, REFINE_BAND_HZ)
+    if not _plausible_qrs(envelope, beats, wave):
         return empty
     approx = np.round(beats * (fs / DETECTION_FS)).astype(np.int64)
-    return refine_peaks(x, fs, np.clip(approx, 0, x.size - 1))
+    return _refine(wave, fs, np.clip(approx, 0, x.size - 1))
