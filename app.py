@@ -622,7 +622,7 @@ def wire_panel(c: dict, session: gr.State, prefix: str) -> None:
 
 with gr.Blocks(title="ECG Arrhythmia Detector") as demo:
     gr.Markdown(
-        "# 🫀 ECG Arrhythmia Detector\n"
+        "# ECG Arrhythmia Detector\n"
         "Finds every heartbeat, labels it N / S / V / F / Q (AAMI) and reports ectopy like a "
         "Holter reader. **Research tool, not a medical device.**"
     )

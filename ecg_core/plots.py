@@ -327,7 +327,11 @@ def beat_attention_figure(
         row=1,
         col=2,
     )
-    fig.update_layout(**_LAYOUT, height=330, title=title)
+    fig.update_layout(
+        **{**_LAYOUT, "legend": dict(orientation="h", yanchor="top", y=-0.22, x=0)},
+        height=360,
+        title=title,
+    )
     fig.update_xaxes(title_text="time from R peak (s)", row=1, col=1)
     fig.update_yaxes(title_text="mV", row=1, col=1, secondary_y=False)
     fig.update_yaxes(
