@@ -280,7 +280,10 @@ def _read_wfdb_files(given: list[Path], fs: float | None, annotation_extension: 
 
 def _header_gives_rate(header: Path) -> bool:
     fields = _read_header_lines(header)[0].split()
-    return len(fields) > 2 and float(re.split(r"[/(]", fields[2])[0] or 0) > 0
+    try:
+        return len(fields) > 2 and float(re.split(r"[/(]", fields[2])[0] or 0) > 0
+    except ValueError:
+        return False
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -40,12 +40,22 @@ def test_nstdb_24_db_noise_is_left_usable(nstdb_dir):
     assert quality_mask(x, fs).mean() == 1.0
 
 
-@pytest.mark.parametrize(("name", "min_flagged"), [("bw", 0.9), ("em", 0.3), ("ma", 0.4)])
+@pytest.mark.parametrize(("name", "min_flagged"), [("bw", 0.9), ("em", 0.2), ("ma", 0.4)])
 def test_noise_only_records(nstdb_dir, name, min_flagged):
-    # Measured: bw 99.9 %, em 39.6 %, ma 53.9 %. Electrode-motion and muscle noise have
-    # spiky stretches a 5-s window cannot tell from QRS complexes; the test pins the level.
+    # Measured: bw 99.9 %, em 23.0 %, ma 53.6 %. Electrode-motion noise is spiky and
+    # near-periodic (walking), so a 5-s window cannot tell much of it from a fast rhythm,
+    # which must not be hidden (next test); the test pins the level reached.
     x, fs = mlii(nstdb_dir / name)
     assert (~quality_mask(x, fs)).mean() >= min_flagged
+
+
+def test_fast_svt_run_is_not_mistaken_for_noise(svdb_dir):
+    # SVDB 865 (128 Hz): ~7 minutes of SVT at ~170 bpm with wide complexes and tall T
+    # waves, 11.7-19 min. Without the periodicity test 42 % of the record was flagged.
+    x, fs = mlii(svdb_dir / "865")
+    mask = quality_mask(x, fs)
+    assert mask[int(11.7 * 60 * fs) : int(19 * 60 * fs)].mean() >= 0.99  # measured 100 %
+    assert mask.mean() >= 0.97  # measured 99.2 %
 
 
 def test_flat_line_is_unusable():
