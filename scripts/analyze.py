@@ -1,0 +1,153 @@
+"""Analyse ECG records in batch: a beat table and a report per record (DESIGN.md §4).
+
+    python scripts/analyze.py ../shared/data/mitdb/208 --out /tmp/a
+    python scripts/analyze.py ../shared/data/mitdb --out /tmp/a --workers 2 --mode realtime
+    python scripts/analyze.py my_holter.csv --fs 250 --out /tmp/a --lead II
+
+INPUT is a WFDB record path without extension (or its .hea/.dat), a CSV file, or a folder
+(every WFDB record and CSV in it). For each record NAME it writes NAME.beats.csv
+(sample, time_s, label, confidence, p_N..p_Q, noisy; sample at the input's own rate) and
+NAME.report.json. An input that cannot be analysed gets a one-line error and the others go
+on; the exit status is 1 if any input failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ecg_core.errors import ECGInputError  # noqa: E402
+
+CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+WFDB_SUFFIXES = {".hea", ".dat", ".atr"}
+
+# One model per worker process, loaded once (see _init_worker).
+_MODEL = None
+_OPTIONS: dict = {}
+
+
+def expand_inputs(inputs: list[str]) -> list[tuple[str, str]]:
+    """(display name, path for read_record) for every record the inputs name.
+
+    A folder gives each ``*.hea`` record and each CSV in it (sorted); a path that names
+    nothing readable is kept as is so that its error is reported with the others.
+    """
+    items: list[tuple[str, str]] = []
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted({p.with_suffix("") for p in path.glob("*.hea")})
+            csvs = sorted(p for p in path.iterdir() if p.suffix.lower() in CSV_SUFFIXES)
+            if not found and not csvs:
+                items.append((raw, raw))  # reported as an error: nothing to analyse there
+            items += [(p.name, str(p)) for p in found]
+            items += [(p.stem, str(p)) for p in csvs]
+        elif path.suffix.lower() in WFDB_SUFFIXES:
+            items.append((path.stem, str(path.with_suffix(""))))
+        else:
+            name = path.stem if path.suffix.lower() in CSV_SUFFIXES else path.name
+            items.append((name, raw))
+    return items
+
+
+def _init_worker(options: dict, n_threads: int | None) -> None:
+    global _MODEL, _OPTIONS
+    if n_threads:
+        import torch
+
+        torch.set_num_threads(n_threads)
+    from ecg_core.classifier import load_model
+
+    _OPTIONS = options
+    _MODEL = load_model(options["checkpoint"] or options["mode"], quantized=options["int8"])
+
+
+def analyze_one(name: str, source: str) -> tuple[str, str, str | None, str]:
+    """Analyse one input and write its two files. Returns (name, source, error, message)."""
+    from ecg_core.io import read_record
+    from ecg_core.pipeline import analyze
+
+    start = time.perf_counter()
+    try:
+        record = read_record(source, fs=_OPTIONS["fs"])
+        report = analyze(record, model=_MODEL, lead=_OPTIONS["lead"])
+        out_dir = Path(_OPTIONS["out"])
+        report.beats_csv(out_dir / f"{name}.beats.csv")
+        report.to_json(out_dir / f"{name}.report.json")
+        seconds = time.perf_counter() - start
+        return name, source, None, f"{report.summary['message']} [{seconds:.1f} s]"
+    except ECGInputError as err:
+        return name, source, str(err), ""
+    except Exception as err:  # noqa: BLE001 - one bad file must not stop the batch
+        return name, source, f"{type(err).__name__}: {err}", ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="record path, CSV or folder")
+    parser.add_argument("--out", required=True, type=Path, help="folder for the output files")
+    parser.add_argument("--mode", choices=["realtime", "diagnostic"], default="diagnostic")
+    parser.add_argument("--checkpoint", default=None, help="checkpoint folder (overrides --mode)")
+    parser.add_argument("--int8", action="store_true", help="use the int8 weights")
+    parser.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    parser.add_argument("--lead", default=None, help="lead name, e.g. MLII (default: by name)")
+    parser.add_argument("--fs", type=float, default=None, help="sampling rate of CSV inputs (Hz)")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    items = expand_inputs(args.inputs)
+    options = {
+        "mode": args.mode,
+        "checkpoint": args.checkpoint,
+        "int8": args.int8,
+        "lead": args.lead,
+        "fs": args.fs,
+        "out": str(args.out),
+    }
+    workers = min(args.workers, len(items))
+    failures = 0
+
+    def report(result: tuple[str, str, str | None, str], bar: tqdm) -> None:
+        nonlocal failures
+        name, source, error, message = result
+        if error:
+            failures += 1
+            bar.write(f"error: {source}: {error}")
+        else:
+            bar.write(f"{name}: {message}")
+
+    with tqdm(total=len(items), unit="record", desc="Analysing") as bar:
+        if workers <= 1:
+            _init_worker(options, None)
+            for name, source in items:
+                bar.set_postfix_str(name)
+                report(analyze_one(name, source), bar)
+                bar.update()
+        else:
+            threads = max(1, (os.cpu_count() or 1) // workers)
+            with ProcessPoolExecutor(
+                workers, initializer=_init_worker, initargs=(options, threads)
+            ) as pool:
+                futures = [pool.submit(analyze_one, name, source) for name, source in items]
+                for future in as_completed(futures):
+                    report(future.result(), bar)
+                    bar.update()
+
+    print(f"{len(items) - failures} of {len(items)} input(s) analysed; files in {args.out}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""analyze(): Record -> Report on real MIT-BIH records with the shipped model, and edge cases."""
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecg_core import ECGInputError, Record, Report, analyze, read_record
+from ecg_core.aami import SYMBOL_TO_AAMI
+from ecg_core.classifier import CHECKPOINTS_DIR, load_model
+from ecg_core.pipeline import BEAT_COLUMNS
+
+TOLERANCE_S = 0.15
+
+
+@pytest.fixture(scope="module")
+def diagnostic_model():
+    if not (CHECKPOINTS_DIR / "diagnostic" / "config.json").exists():
+        pytest.skip("checkpoints/diagnostic is not trained yet")
+    return load_model("diagnostic")
+
+
+@pytest.fixture(scope="module")
+def record_208(mitdb_dir) -> Record:
+    return read_record(mitdb_dir / "208")
+
+
+@pytest.fixture(scope="module")
+def report_208(record_208, diagnostic_model) -> Report:
+    return analyze(record_208, model=diagnostic_model)
+
+
+def reference_v_runs(record: Record, length: int) -> np.ndarray:
+    """(first R, last R) in seconds of every run of exactly ``length`` V beats in the .atr,
+    found with a regular expression over the beat letters (independent of ecg_core.analysis)."""
+    symbols = np.asarray(record.annotations.symbols)
+    is_beat = np.isin(symbols, list(SYMBOL_TO_AAMI))
+    letters = "".join(SYMBOL_TO_AAMI[s] for s in symbols[is_beat])
+    times_s = np.asarray(record.annotations.samples)[is_beat] / record.fs
+    spans = [(m.start(), m.end() - 1) for m in re.finditer("V+", letters)]
+    return np.array([(times_s[a], times_s[b]) for a, b in spans if b - a + 1 == length])
+
+
+def found_fraction(expected: np.ndarray, runs: pd.DataFrame, length: int) -> tuple[float, float]:
+    """(share of expected runs found, share of reported runs that are expected), where a
+    match has both its first and last beat within 150 ms."""
+    got = runs[(runs["beat_class"] == "V") & (runs["n_beats"] == length)]
+    got = got[~got["kind"].isin(["V bigeminy", "V trigeminy"])][["start_s", "end_s"]].to_numpy()
+    if len(expected) == 0 or len(got) == 0:
+        return 0.0, 0.0
+    close = (np.abs(expected[:, None, 0] - got[None, :, 0]) <= TOLERANCE_S) & (
+        np.abs(expected[:, None, 1] - got[None, :, 1]) <= TOLERANCE_S
+    )
+    return float(close.any(axis=1).mean()), float(close.any(axis=0).mean())
+
+
+def test_record_208_couplets_are_found_at_the_annotated_places(record_208, report_208):
+    expected = reference_v_runs(record_208, 2)
+    assert len(expected) == 181  # runs of exactly two V beats in 208.atr
+    recall, precision = found_fraction(expected, report_208.runs, 2)
+    assert recall >= 0.7, f"found {recall:.0%} of the annotated couplets"
+    assert precision >= 0.7, f"{precision:.0%} of the reported couplets are annotated ones"
+    assert report_208.reference["reference_runs"]["v_couplets"] == 181
+
+
+def test_report_208_is_consistent(record_208, report_208):
+    s, beats = report_208.summary, report_208.beats
+    assert list(beats.columns) == BEAT_COLUMNS
+    assert s["n_beats"] == len(beats) and 2800 < s["n_beats"] < 3100  # 2955 annotated
+    clean = beats[~beats["noisy"]]
+    assert s["n_V"] == int((clean["label"] == "V").sum())
+    assert s["v_burden_pct"] == pytest.approx(100 * s["n_V"] / s["n_analysed_beats"], abs=1e-3)
+    assert 25 < s["v_burden_pct"] < 40  # 992 V of 2955 beats annotated
+    assert 85 < s["hr_mean_bpm"] < 110
+    assert s["hr_min_bpm"] <= s["hr_mean_bpm"] <= s["hr_max_bpm"]
+    assert np.allclose(beats[[c for c in beats if c.startswith("p_")]].sum(axis=1), 1, atol=1e-4)
+    assert report_208.attention.shape[0] == len(beats)
+    assert report_208.attention_times_s()[0] < 0 < report_208.attention_times_s()[-1]
+    assert report_208.reference["qrs"]["se"] > 0.99
+    assert report_208.reference["classes"]["V"]["se"] > 0.8
+    assert len(report_208.hourly) == 1 and report_208.hourly["beats"].iloc[0] == len(beats)
+    assert report_208.lead_name == "MLII"
+
+    parsed = json.loads(report_208.to_json())
+    assert parsed["summary"]["n_beats"] == s["n_beats"]
+    assert len(parsed["runs"]) == len(report_208.runs)
+    assert len(parsed["hr_trend"]["time_s"]) == len(report_208.hr_trend)
+
+
+def test_beats_csv_has_the_contract_columns(report_208, tmp_path):
+    path = tmp_path / "208.beats.csv"
+    report_208.beats_csv(path)
+    table = pd.read_csv(path)
+    assert list(table.columns[:4]) == ["sample", "time_s", "label", "confidence"]
+    assert table["sample"].tolist() == report_208.beats["sample"].tolist()
+    assert set(table["label"]) <= set("NSVFQ")
+
+
+def test_progress_is_reported_and_lead_chosen_by_name(record_208, diagnostic_model):
+    short = Record(record_208.signal[: 60 * 360], 360.0, record_208.lead_names, "208-1min")
+    calls = []
+    report = analyze(
+        short, model=diagnostic_model, lead="V1", progress=lambda f, m: calls.append((f, m))
+    )
+    assert report.lead_name == "V1" and report.lead_index == 1
+    fractions = [f for f, _ in calls]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert report.reference is None  # the slice carries no annotations
+    with pytest.raises(ECGInputError, match="V5"):
+        analyze(short, model=diagnostic_model, lead="V5")
+
+
+def test_unusable_parts_are_marked_and_excluded(record_208, diagnostic_model):
+    fs = 360.0
+    short = Record(record_208.signal[: 120 * int(fs)], fs, record_208.lead_names, "208-2min")
+    usable = np.ones(short.n_samples, dtype=bool)
+    usable[int(30 * fs) : int(60 * fs)] = False
+    report = analyze(short, model=diagnostic_model, usable_mask=usable)
+    assert report.noisy_spans == [pytest.approx((30.0, 60.0), abs=0.1)]
+    marked = report.beats["noisy"].to_numpy()
+    inside = (report.beats["time_s"] >= 30.05) & (report.beats["time_s"] < 59.95)
+    assert marked[inside.to_numpy()].all() and marked.sum() == pytest.approx(inside.sum(), abs=1)
+    s = report.summary
+    assert s["n_analysed_beats"] == s["n_beats"] - marked.sum()
+    assert s["analysed_percent"] == pytest.approx(75.0, abs=0.2)
+    assert s["noisy_spans"] == 1
+
+
+def test_a_flat_record_gives_an_empty_report_not_an_error(tmp_path):
+    flat = Record(np.zeros((10 * 250, 1)), 250.0, ["II"], "flat")
+    report = analyze(flat)  # no beats: the model is never needed
+    assert report.summary["n_beats"] == 0
+    assert "No heartbeats" in report.summary["message"]
+    assert report.summary["v_burden_pct"] is None and report.summary["hr_mean_bpm"] is None
+    assert report.beats.empty and list(report.beats.columns) == BEAT_COLUMNS
+    assert report.runs.empty
+    json.loads(report.to_json(tmp_path / "flat.report.json"))
+    assert report.beats_csv().splitlines() == [",".join(BEAT_COLUMNS)]
