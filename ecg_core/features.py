@@ -38,6 +38,9 @@ WINDOW_POST_S: float = 0.47
 TEMPLATE_BEATS: int = 32
 RR_AVG_BEATS: int = 128
 RR_LOCAL_BEATS: int = 8
+TEMPLATE_BLOCK: int = 4096
+#: Smallest template amplitude used as a divisor (signal units, usually mV).
+MIN_SCALE: float = 1e-3
 
 #: RR intervals are clipped to a physiological range before taking ratios (s).
 RR_MIN_S: float = 0.15
@@ -97,19 +100,24 @@ def running_templates(
         half = n_beats // 2
         padded = np.concatenate([nan_rows[:half], windows, nan_rows[:half]])
         stack = sliding_window_view(padded, 2 * half + 1, axis=0)[:n]
-    # stack: (n, length, k); nanmedian over k. Beat 0 in causal mode has no past: use itself.
-    counts = np.sum(~np.isnan(stack[:, 0, :]), axis=1)
-    filled = np.where(np.isnan(stack), np.float32(0), stack)
-    ordered = np.sort(np.where(np.isnan(stack), np.inf, filled), axis=-1)
-    lo = np.maximum((counts - 1) // 2, 0)
-    hi = np.maximum(counts // 2, 0)
-    rows = np.arange(n)[:, None]
+    # stack: (n, length, k); nanmedian over k, in blocks of beats so that a 24-hour record
+    # (100k beats) needs ~50 MB at a time. Beat 0 in causal mode has no past: use itself.
+    templates = np.empty((n, length), dtype=np.float32)
     cols = np.arange(length)[None, :]
-    templates = 0.5 * (ordered[rows, cols, lo[:, None]] + ordered[rows, cols, hi[:, None]])
-    no_past = counts == 0
-    templates[no_past] = windows[no_past]
-    scales = np.ptp(templates, axis=1)
-    scales = np.maximum(scales, 0.05 * max(float(np.median(scales)), 1e-3)).astype(np.float32)
+    for s in range(0, n, TEMPLATE_BLOCK):
+        block = stack[s : s + TEMPLATE_BLOCK]
+        missing = np.isnan(block)
+        counts = np.sum(~missing[:, 0, :], axis=1)
+        ordered = np.sort(np.where(missing, np.inf, block), axis=-1)
+        lo = np.maximum((counts - 1) // 2, 0)[:, None]
+        hi = np.maximum(counts // 2, 0)[:, None]
+        rows = np.arange(block.shape[0])[:, None]
+        med = 0.5 * (ordered[rows, cols, lo] + ordered[rows, cols, hi])
+        no_past = counts == 0
+        med[no_past] = windows[s : s + TEMPLATE_BLOCK][no_past]
+        templates[s : s + TEMPLATE_BLOCK] = med
+    # An absolute floor (not one relative to the record's median): nothing from the future.
+    scales = np.maximum(np.ptp(templates, axis=1), MIN_SCALE).astype(np.float32)
     return templates.astype(np.float32), scales
 
 
