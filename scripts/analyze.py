@@ -14,6 +14,7 @@ on; the exit status is 1 if any input failed.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 import time
@@ -137,9 +138,10 @@ def main(argv: list[str] | None = None) -> int:
                 bar.update()
         else:
             threads = max(1, (os.cpu_count() or 1) // workers)
-            with ProcessPoolExecutor(
-                workers, initializer=_init_worker, initargs=(options, threads)
-            ) as pool:
+            # spawn: fresh workers that do not inherit the parent's torch thread state
+            # (fork after importing torch can hang), and the same behaviour on every OS.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(workers, context, _init_worker, (options, threads)) as pool:
                 futures = [pool.submit(analyze_one, name, source) for name, source in items]
                 for future in as_completed(futures):
                     report(future.result(), bar)
