@@ -80,7 +80,10 @@ def bandpass(
     x = np.asarray(signal, dtype=np.float64)
     if causal:
         return sps.sosfilt(sos, x, axis=0)
-    return sps.sosfiltfilt(sos, x, axis=0)
+    # scipy's default padding (a dozen samples) leaves a 1-2 s transient of the 0.5 Hz
+    # high-pass at each end; padding with 2 s of odd extension settles it.
+    padlen = min(x.shape[0] - 1, int(2 * fs))
+    return sps.sosfiltfilt(sos, x, axis=0, padlen=padlen)
 
 
 def notch_powerline(signal: np.ndarray, fs: float, causal: bool = False) -> np.ndarray:
