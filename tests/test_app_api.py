@@ -124,6 +124,18 @@ def test_uploaded_csv_and_the_lead_choice(client, app_module, tmp_path):
     assert report["summary"]["n_beats"] == direct.summary["n_beats"]
     assert report["reference"] is None  # a CSV carries no annotations
 
+    # Lead choice for a multi-lead record: by name or by index.
+    two_leads = tmp_path / "two_leads.csv"
+    table = np.column_stack(
+        [np.arange(record.n_samples) / 360.0, record.signal[:, 0], -0.5 * record.signal[:, 0]]
+    )
+    np.savetxt(two_leads, table, delimiter=",", header="time_s,MLII,V1", comments="", fmt="%.5f")
+    assert _analyze_files(client, [two_leads])[0]["lead"] == "MLII"  # auto prefers MLII
+    assert _analyze_files(client, [two_leads], lead="V1")[0]["lead"] == "V1"
+    assert _analyze_files(client, [two_leads], lead="1")[0]["lead"] == "V1"
+    with pytest.raises(Exception, match="V5"):
+        _analyze_files(client, [two_leads], lead="V5")
+
     # A CSV without time column needs the rate from the form.
     bare = tmp_path / "bare.csv"
     np.savetxt(bare, record.signal[:, 0], fmt="%.5f")
