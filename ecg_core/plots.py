@@ -374,11 +374,16 @@ def hr_trend_figure(hr_trend: pd.DataFrame, hourly: pd.DataFrame | None = None) 
     """Heart rate over time (binned), with each hour's min-max band when given."""
     fig = go.Figure()
     if hourly is not None and len(hourly) > 1:
-        x_min = (hourly["start_s"] / 60.0).tolist()
+        # A step band: each hour's min-max over the whole hour.
+        start_min = hourly["start_s"].to_numpy() / 60.0
+        x_min = np.stack([start_min, start_min + 60.0], axis=1).ravel().tolist()
+        hr_max = np.repeat(hourly["hr_max_bpm"].to_numpy(dtype=float), 2).tolist()
+        hr_min = np.repeat(hourly["hr_min_bpm"].to_numpy(dtype=float), 2).tolist()
         fig.add_trace(
             go.Scatter(
                 x=x_min + x_min[::-1],
-                y=hourly["hr_max_bpm"].tolist() + hourly["hr_min_bpm"].tolist()[::-1],
+                y=hr_max + hr_min[::-1],
+                mode="lines",
                 fill="toself",
                 fillcolor="rgba(76,120,168,0.15)",
                 line=dict(width=0),
