@@ -268,3 +268,32 @@ def test_limits_have_clear_messages(app_module):
         app_module._check_duration(over_24h)
     assert app_module.MAX_REQUEST_BYTES == 200_000_000
     assert app_module.demo._queue.default_concurrency_limit >= 1
+
+
+def test_figures_stay_small_for_a_24_hour_record():
+    """The page stays responsive for a Holter: never millions of points in a figure."""
+    from ecg_core import plots
+
+    fs = 360.0
+    n = int(24 * 3600 * fs)
+    signal = np.zeros(n, dtype=np.float32)
+    r_peaks = np.arange(int(0.5 * fs), n, int(0.8 * fs))
+    signal[r_peaks] = 1.0
+    labels = np.where(np.arange(r_peaks.size) % 10 == 3, "V", "N")
+    beats = pd.DataFrame(
+        {"sample": r_peaks, "time_s": r_peaks / fs, "label": labels, "confidence": 0.9}
+    )
+    overview = plots.ecg_overview_figure(signal, fs, beats, window=(3600, 3630))
+    n_points = sum(len(trace.x) for trace in overview.data)
+    assert n_points <= plots.OVERVIEW_POINTS + plots.MAX_OVERVIEW_MARKERS
+    assert max(overview.data[0].y) == 1.0  # min/max decimation keeps every spike
+    window = plots.ecg_window_figure(signal, fs, beats, start_s=3600, duration_s=600)
+    assert len(window.data[0].x) == int(plots.MAX_WINDOW_S * fs)  # capped at 60 s
+    marked = {trace.name: len(trace.x) for trace in window.data[1:]}
+    shown = beats[(beats.time_s >= 3600) & (beats.time_s < 3660)]
+    expected = shown["label"].value_counts()
+    assert marked == {plots.CLASS_NAMES[k]: int(v) for k, v in expected.items()}
+    v_trace = next(t for t in window.data if t.name == plots.CLASS_NAMES["V"])
+    assert v_trace.marker.color == plots.CLASS_COLOURS["V"]
+    later_v = shown[shown.label == "V"].time_s
+    assert plots.next_beat_time(beats, 3600.0, "V") == pytest.approx(later_v.iloc[0])
