@@ -443,6 +443,17 @@ def show_beat(session: Session | None, beat_index, length_s: float):
     return start_s, _window_view(session, start_s, length_s, index), beat_fig, note
 
 
+def show_run(session: Session | None, length_s: float, event: gr.SelectData):
+    """A click on a row of the runs table: show that run and its first beat."""
+    if session is None or not len(session.report.runs):
+        raise gr.Error("No runs to show.", print_exception=False)
+    row = int(event.index[0]) if isinstance(event.index, (list, tuple)) else int(event.index)
+    run = session.report.runs.iloc[int(np.clip(row, 0, len(session.report.runs) - 1))]
+    index = int(run["start_beat"])
+    start_s, window, beat_fig, note = show_beat(session, index, length_s)
+    return index, start_s, window, beat_fig, note
+
+
 # --------------------------------------------------------------------------- model card
 
 
@@ -553,7 +564,9 @@ def result_panel(prefix: str) -> dict:
     with gr.Row():
         c["hourly"] = gr.Plot(label="Hourly burden")
         c["hr"] = gr.Plot(label="Heart rate")
-    c["runs"] = gr.Dataframe(label="Runs and patterns", interactive=False, max_height=260)
+    c["runs"] = gr.Dataframe(
+        label="Runs and patterns (click a row to see it)", interactive=False, max_height=260
+    )
     c["reference"] = gr.HTML(visible=False)
     c["confusion"] = gr.Plot(label="Confusion matrix", visible=False)
     return c
@@ -611,6 +624,13 @@ def wire_panel(c: dict, session: gr.State, prefix: str) -> None:
             api_name=f"{prefix}_next_{label}",
             **private,
         )
+    c["runs"].select(
+        show_run,
+        [session, c["length"]],
+        [c["beat_index"], c["start"], c["window"], c["beat_plot"], c["beat_note"]],
+        api_name=f"{prefix}_show_run",
+        **private,
+    )
     c["show_beat"].click(
         show_beat,
         [session, c["beat_index"], c["length"]],
