@@ -189,7 +189,8 @@ def _plausible_qrs(envelope: np.ndarray, beats: np.ndarray, wave: np.ndarray) ->
     at_beats = float(np.median(envelope[beats]))
     if at_beats <= MIN_BEAT_TO_BACKGROUND * float(np.median(envelope)):
         return False
-    low, high = np.percentile(wave, [1, 99])
+    # Every 4th sample is plenty for two percentiles and 4x cheaper.
+    low, high = np.percentile(wave[::4], [1, 99])
     size = float(high - low)
     return at_beats > MIN_BEAT_TO_SIZE * size
 
@@ -240,8 +241,13 @@ def detect_qrs(signal: np.ndarray, fs: float) -> np.ndarray:
     candidates, _ = sps.find_peaks(envelope, distance=max(1, int(0.05 * DETECTION_FS)))
     if candidates.size == 0:
         return empty
-    slope_near = ndimage.maximum_filter1d(slope, int(0.15 * DETECTION_FS), mode="nearest")
-    beats = _BeatDecider(envelope, candidates, slope_near[candidates], DETECTION_FS).run()
+    # Steepest slope within ±75 ms of each candidate (computed at the candidates only).
+    half = int(0.075 * DETECTION_FS)
+    padded = np.pad(slope, half, mode="edge")
+    slope_near = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)[candidates].max(
+        axis=1
+    )
+    beats = _BeatDecider(envelope, candidates, slope_near, DETECTION_FS).run()
     if beats.size == 0:
         return empty
     wave = _bandpass(x, fs, REFINE_BAND_HZ)
