@@ -336,6 +336,12 @@ def _beat_view(session: Session, index: int):
     return fig, note
 
 
+def _window_start(start_s: float, length_s: float, duration_s: float) -> float:
+    """Whole seconds (the slider's step), kept inside the record."""
+    limit = max(float(duration_s) - float(length_s), 0.0)
+    return float(np.floor(np.clip(float(start_s), 0.0, limit)))
+
+
 def _window_view(session: Session, start_s: float, length_s: float, beat_index: int | None):
     beats = session.report.beats
     selected = None
@@ -363,8 +369,8 @@ def render_views(session: Session | None, length_s: float):
     ectopic = np.flatnonzero(beats["label"].isin(["V", "S"]).to_numpy()) if len(beats) else []
     if len(ectopic):
         first = int(ectopic[0])
-    start_s = max(0.0, float(beats.iloc[first]["time_s"]) - 2.0) if len(beats) else 0.0
-    start_s = min(start_s, max(0.0, report.duration_s - float(length_s)))
+    centre_s = float(beats.iloc[first]["time_s"]) if len(beats) else 0.0
+    start_s = _window_start(centre_s - 2.0, length_s, report.duration_s)
     beat_fig, beat_note = _beat_view(session, first)
     reference = report.reference
     confusion = (reference or {}).get("confusion") or {}
@@ -408,8 +414,9 @@ def render_views(session: Session | None, length_s: float):
 def move_window(session: Session | None, start_s: float, length_s: float, step: float, beat_index):
     if session is None:
         raise gr.Error("Analyse a record first.", print_exception=False)
-    limit = max(session.report.duration_s - float(length_s), 0.0)
-    start_s = float(np.clip(float(start_s) + step * float(length_s), 0.0, limit))
+    start_s = _window_start(
+        float(start_s) + step * float(length_s), length_s, session.report.duration_s
+    )
     return start_s, _window_view(session, start_s, length_s, beat_index)
 
 
@@ -426,8 +433,7 @@ def jump_to_next(session: Session | None, label: str, beat_index, length_s: floa
     else:
         index = int(np.flatnonzero(beats["time_s"].to_numpy() == found_s)[0])
     centre_s = float(beats.iloc[index]["time_s"]) if len(beats) else 0.0
-    limit = max(session.report.duration_s - float(length_s), 0.0)
-    start_s = float(np.clip(centre_s - 2.0, 0.0, limit))
+    start_s = _window_start(centre_s - 2.0, length_s, session.report.duration_s)
     beat_fig, note = _beat_view(session, index)
     return index, start_s, _window_view(session, start_s, length_s, index), beat_fig, note
 
@@ -438,7 +444,7 @@ def show_beat(session: Session | None, beat_index, length_s: float):
     beats = session.report.beats
     index = int(np.clip(int(beat_index or 0), 0, max(len(beats) - 1, 0)))
     centre_s = float(beats.iloc[index]["time_s"]) if len(beats) else 0.0
-    start_s = float(np.clip(centre_s - 2.0, 0.0, max(session.report.duration_s - length_s, 0.0)))
+    start_s = _window_start(centre_s - 2.0, length_s, session.report.duration_s)
     beat_fig, note = _beat_view(session, index)
     return start_s, _window_view(session, start_s, length_s, index), beat_fig, note
 

@@ -184,7 +184,17 @@ def ecg_window_figure(
         yaxis=dict(title="mV", dtick=0.5, gridcolor=_PAPER_GRID, zeroline=False),
     )
     # Label every second, grid every 0.2 s.
-    fig.update_xaxes(tickmode="linear", tick0=0, dtick=1.0, minor=dict(dtick=0.2, showgrid=True))
+    fig.update_xaxes(
+        tickmode="linear",
+        tick0=0,
+        dtick=1.0,
+        minor=dict(dtick=0.2, showgrid=True, gridcolor="#fbe3e3"),
+    )
+    if t_s.size:
+        # Room above the R peaks for the beat markers and their letters.
+        low, high = float(np.min(y)), float(np.max(y))
+        span = (high - low) or 1.0
+        fig.update_yaxes(range=[low - 0.08 * span, high + 0.3 * span])
     return fig
 
 

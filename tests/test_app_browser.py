@@ -112,9 +112,15 @@ def test_upload_a_record_and_see_the_beats(page, app_url):
     page.wait_for_timeout(500)  # let plotly finish its transitions before the picture
     page.screenshot(path=str(ARTIFACTS / "app_analyse.png"), full_page=True)
 
+    # Jump to the next V beat: the beat panel shows a V beat (the example has 24 PVCs).
     page.get_by_role("button", name="next V beat ▶").first.click()
-    page.wait_for_timeout(1500)
+    page.get_by_text("labelled V", exact=False).first.wait_for(timeout=30_000)
     assert _beat_markers(page, "analyse-ecg") > 10
+
+    # Click a run in the runs table: the window and the beat follow it.
+    page.get_by_text("V couplet", exact=True).first.click()
+    page.wait_for_timeout(2000)
+    page.screenshot(path=str(ARTIFACTS / "app_after_run_click.png"), full_page=False)
 
 
 def test_model_card_tab(page, app_url):
