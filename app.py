@@ -463,6 +463,16 @@ def show_run(session: Session | None, length_s: float, event: gr.SelectData):
 # --------------------------------------------------------------------------- model card
 
 
+def models_in_use() -> str:
+    """Which model each mode uses (and why, after a fallback from the Hub)."""
+    lines = []
+    for mode in MODES:
+        location = os.environ.get(MODEL_ENV[mode]) or f"checkpoints/{mode}"
+        status = _model_messages.get(mode, "not loaded yet (loads on first use)")
+        lines.append(f"- **{mode}**: `{location}` ({MODEL_ENV[mode]}) — {status}")
+    return "## Models in use\n\n" + "\n".join(lines)
+
+
 def model_card_markdown() -> str:
     from ecg_core.hub import metrics_markdown_table
 
@@ -745,6 +755,7 @@ with gr.Blocks(title="ECG Arrhythmia Detector") as demo:
 
         # ---------------------------------------------------------------- tab 3
         with gr.Tab("Model card", id="model-card"):
+            gr.Markdown(models_in_use)  # a callable: re-read on every page load
             gr.Markdown(model_card_markdown())
 
     # ------------------------------------------------------------------ events

@@ -297,3 +297,25 @@ def test_figures_stay_small_for_a_24_hour_record():
     assert v_trace.marker.color == plots.CLASS_COLOURS["V"]
     later_v = shown[shown.label == "V"].time_s
     assert plots.next_beat_time(beats, 3600.0, "V") == pytest.approx(later_v.iloc[0])
+
+
+def test_model_card_reads_the_checkpoints_metrics(app_module, tmp_path, monkeypatch):
+    evaluation = {
+        "database": "mitdb",
+        "records": ["100", "103"],
+        "beats": "reference",
+        "mode": "diagnostic",
+        "classes": {
+            c: {"se": se, "ppv": se, "n": 10}
+            for c, se in zip("NSVFQ", [0.9, 0.5, 0.87, 0.1, None], strict=True)
+        },
+        "accuracy": 0.9,
+        "confusion": {"labels": list("NSVFQ"), "matrix": np.eye(5, dtype=int).tolist()},
+    }
+    (tmp_path / "diagnostic").mkdir()
+    (tmp_path / "diagnostic" / "metrics.json").write_text(json.dumps({"DS2": evaluation}))
+    monkeypatch.setattr(app_module, "CHECKPOINTS_DIR", tmp_path)
+    card = app_module.model_card_markdown()
+    assert "### `diagnostic`" in card and "87.00" in card  # V Se in %
+    assert "not a medical device" in card.lower() and "PhysioNet" in card
+    assert "diagnostic" in app_module.models_in_use()
