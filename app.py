@@ -19,8 +19,10 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,9 +120,24 @@ def _run_analysis(record: Record, mode: str, lead, progress=None) -> tuple[Repor
     return report, session
 
 
+OUTPUT_ROOT = Path(tempfile.mkdtemp(prefix="ecg_app_outputs_"))
+OUTPUT_MAX_AGE_S = 3600.0
+
+
+def _fresh_output_dir(prefix: str) -> Path:
+    """A new folder for one request's files. Gradio serves copies from its own cache
+    (cleaned by ``delete_cache``), so folders older than an hour are removed here: a
+    long-running Space must not fill its disk with 5 MB HTML reports."""
+    now = time.time()
+    for old in OUTPUT_ROOT.iterdir():
+        if now - old.stat().st_mtime > OUTPUT_MAX_AGE_S:
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=OUTPUT_ROOT))
+
+
 def _write_outputs(report: Report) -> tuple[str, list[str]]:
     """Beat table CSV, report JSON and the printable HTML report in a fresh folder."""
-    folder = Path(tempfile.mkdtemp(prefix="ecg_report_"))
+    folder = _fresh_output_dir("report_")
     name = report.name or "record"
     beats_csv = folder / f"{name}.beats.csv"
     report.beats_csv(beats_csv)
@@ -286,7 +303,7 @@ def synthesize(
         report, session = _run_analysis(record, mode, None, _progress_fn(progress))
     except ECGInputError as error:
         raise _user_error(error) from None
-    folder = Path(tempfile.mkdtemp(prefix="ecg_synthetic_"))
+    folder = _fresh_output_dir("synthetic_")
     files = [
         synthetic.write_csv(record, folder / f"{record.name}.csv"),
         *synthetic.write_wfdb(record, folder),
@@ -656,7 +673,7 @@ def wire_panel(c: dict, session: gr.State, prefix: str) -> None:
     )
 
 
-with gr.Blocks(title="ECG Arrhythmia Detector") as demo:
+with gr.Blocks(title="ECG Arrhythmia Detector", delete_cache=(1800, 3600)) as demo:
     gr.Markdown(
         "# ECG Arrhythmia Detector\n"
         "Finds every heartbeat, labels it N / S / V / F / Q (AAMI) and reports ectopy like a "
