@@ -48,6 +48,9 @@ CONCURRENCY = int(os.environ.get("ECG_CONCURRENCY", "1"))
 MODES = ("diagnostic", "realtime")
 MODEL_ENV = {"diagnostic": "ECG_MODEL_LOCATION", "realtime": "ECG_REALTIME_MODEL_LOCATION"}
 AUTO_LEAD = "auto"
+#: A session keeps its analysed lead (up to ~125 MB for 24 h) this long after its last use;
+#: Gradio also drops it when the tab closes.
+SESSION_TTL_S = 2 * 3600
 
 # --------------------------------------------------------------------------- models
 
@@ -682,7 +685,7 @@ with gr.Blocks(title="ECG Arrhythmia Detector", delete_cache=(1800, 3600)) as de
     with gr.Tabs():
         # ---------------------------------------------------------------- tab 1
         with gr.Tab("Analyse a record", id="analyse"):
-            session_a = gr.State(None)
+            session_a = gr.State(None, time_to_live=SESSION_TTL_S)
             with gr.Row():
                 with gr.Column(scale=3):
                     files = gr.File(
@@ -732,7 +735,7 @@ with gr.Blocks(title="ECG Arrhythmia Detector", delete_cache=(1800, 3600)) as de
 
         # ---------------------------------------------------------------- tab 2
         with gr.Tab("Synthetic ECG", id="synthetic"):
-            session_s = gr.State(None)
+            session_s = gr.State(None, time_to_live=SESSION_TTL_S)
             gr.Markdown(
                 "Generate an ECG with known beats (Gaussian-wave P-QRS-T model, heart-rate "
                 "variability, noise, ectopy), analyse it and score the result against the "
