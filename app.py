@@ -845,7 +845,12 @@ def launch(**kwargs):
         max_file_size="200mb",
         mcp_server=mcp_enabled(),
         css=CSS,
-        theme=gr.themes.Soft(primary_hue="red", secondary_hue="indigo"),
+        theme=gr.themes.Soft(
+            primary_hue="red",
+            secondary_hue="indigo",
+            # System fonts: readable offline, nothing fetched from a font CDN.
+            font=("ui-sans-serif", "system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"),
+        ),
         footer_links=["api", "gradio"],
     )
     options.update(kwargs)
