@@ -13,6 +13,7 @@ from ecg_core.pipeline import Report, analyze
 from ecg_core.preprocessing import CANONICAL_FS
 from ecg_core.qrs import detect_qrs
 from ecg_core.record import Annotations, Record
+from ecg_core.synthetic import SyntheticSettings, synthesize
 
 __all__ = [
     "AAMI_CLASSES",
@@ -25,8 +26,10 @@ __all__ = [
     "ECGInputError",
     "Record",
     "Report",
+    "SyntheticSettings",
     "analyze",
     "detect_qrs",
     "load_model",
     "read_record",
+    "synthesize",
 ]
