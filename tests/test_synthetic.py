@@ -176,7 +176,7 @@ def test_writers_round_trip_through_wfdb_and_our_reader(tmp_path):
     assert len(truth) == len(record.annotations.symbols) + 1
 
     io = pytest.importorskip("ecg_core.io")
-    via_reader = io.read_record([str(p) for p in paths])
+    via_reader = io.read_record(paths)
     np.testing.assert_allclose(via_reader.signal[:, 0], record.signal[:, 0], atol=1e-3)
     assert via_reader.fs == record.fs
     np.testing.assert_array_equal(via_reader.annotations.samples, record.annotations.samples)
