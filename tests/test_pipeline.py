@@ -65,6 +65,18 @@ def test_record_208_couplets_are_found_at_the_annotated_places(record_208, repor
     assert report_208.reference["reference_runs"]["v_couplets"] == 181
 
 
+def test_record_233_triplets_are_found_at_the_annotated_places(mitdb_dir, diagnostic_model):
+    record = read_record(mitdb_dir / "233")
+    report = analyze(record, model=diagnostic_model)
+    expected = reference_v_runs(record, 3)
+    assert len(expected) == 6  # runs of exactly three V beats in 233.atr
+    recall, precision = found_fraction(expected, report.runs, 3)
+    assert recall >= 4 / 6, f"found {recall:.0%} of the annotated triplets"
+    assert precision >= 0.6, f"{precision:.0%} of the reported triplets are annotated ones"
+    # A triplet faster than 100 bpm is also counted as NSVT (analysis.run_counts).
+    assert report.summary["v_triplets"] >= 4
+
+
 def test_report_208_is_consistent(record_208, report_208):
     s, beats = report_208.summary, report_208.beats
     assert list(beats.columns) == BEAT_COLUMNS
