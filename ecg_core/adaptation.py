@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import torch
@@ -64,6 +64,7 @@ class AdaptSettings:
     class_weights: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0, 0.2)
     sample_power: float = 0.5
     pseudo_threshold: float = 0.95  # self-training: min probability of a pseudo-label
+    source_fraction: float = 0.0  # share of each batch drawn from labelled source beats
     augment: bool = True
     seed: int = 0
 
@@ -81,6 +82,8 @@ class AdaptSettings:
             raise ValueError(
                 "steps, batch_size and labelled_beats_per_record must be >= 0 (batch > 0)."
             )
+        if not 0.0 <= self.source_fraction < 1.0:
+            raise ValueError(f"source_fraction={self.source_fraction} must be in [0, 1).")
         if not 0.0 < self.pseudo_threshold <= 1.0:
             raise ValueError(f"pseudo_threshold={self.pseudo_threshold} must be in (0, 1].")
         return self
@@ -105,6 +108,31 @@ def check_geometry(model: HybridBeatNet, data: BeatDataset) -> None:
         )
     if data.rr.shape[1] != cfg.n_rr:
         raise ValueError(f"Dataset has {data.rr.shape[1]} RR features, the model {cfg.n_rr}.")
+
+
+def concat_datasets(
+    target: BeatDataset, source: BeatDataset, prefix: str = "source:"
+) -> BeatDataset:
+    """One dataset holding ``target``'s beats, then ``source``'s (record names prefixed)."""
+    if (target.pre, target.post, target.margin) != (source.pre, source.post, source.margin) or (
+        target.rr.shape[1] != source.rr.shape[1]
+    ):
+        raise ValueError("Source and target beats were cut with different windows or RR features.")
+    arrays = {
+        f.name: np.concatenate([getattr(target, f.name), getattr(source, f.name)])
+        for f in fields(BeatDataset)
+        if f.name not in ("records", "record_ids", "pre", "post", "margin")
+    }
+    return BeatDataset(
+        **arrays,
+        record_ids=np.concatenate([target.record_ids, source.record_ids + len(target.records)]),
+        records=np.concatenate(
+            [target.records.astype(str), [prefix + str(r) for r in source.records]]
+        ),
+        pre=target.pre,
+        post=target.post,
+        margin=target.margin,
+    )
 
 
 def record_beats(data: BeatDataset, records: Sequence[str]) -> np.ndarray:
@@ -212,6 +240,7 @@ def fine_tune(
     settings: AdaptSettings,
     noise: np.ndarray | None = None,
     progress=None,
+    beat_weights: np.ndarray | None = None,
 ) -> list[float]:
     """Fine-tune on (beats, labels); returns the loss per step.
 
@@ -227,7 +256,11 @@ def fine_tune(
     opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=settings.steps)
     first, last = record_bounds(data.record_ids)
-    p_beat = sampling_weights(labels, power=settings.sample_power)
+    p_beat = (
+        sampling_weights(labels, power=settings.sample_power)
+        if beat_weights is None
+        else beat_weights
+    )
     augment = Augmenter(noise, rng) if settings.augment else None
     class_weights = torch.tensor(settings.class_weights, dtype=torch.float32)
     target = np.full(len(data), -1, dtype=np.int64)
@@ -258,6 +291,31 @@ def fine_tune(
     return losses
 
 
+def _with_source(
+    data: BeatDataset,
+    beats: np.ndarray,
+    labels: np.ndarray,
+    source: BeatDataset | None,
+    settings: AdaptSettings,
+) -> tuple[BeatDataset, np.ndarray, np.ndarray, np.ndarray]:
+    """Training set for fine-tuning: target (beats, labels), plus the labelled source beats
+    drawn with probability ``source_fraction`` (each side class-balanced on its own)."""
+    p_target = sampling_weights(labels, power=settings.sample_power)
+    if source is None or settings.source_fraction == 0 or beats.size == 0:
+        return data, beats, labels, p_target
+    both = concat_datasets(data, source)
+    source_beats = np.arange(len(source)) + len(data)
+    p_source = sampling_weights(source.labels, power=settings.sample_power)
+    return (
+        both,
+        np.concatenate([beats, source_beats]),
+        np.concatenate([labels, source.labels]),
+        np.concatenate(
+            [(1 - settings.source_fraction) * p_target, settings.source_fraction * p_source]
+        ),
+    )
+
+
 def adapt_model(
     model: HybridBeatNet,
     data: BeatDataset,
@@ -265,11 +323,14 @@ def adapt_model(
     settings: AdaptSettings,
     noise: np.ndarray | None = None,
     progress=None,
+    source: BeatDataset | None = None,
 ) -> tuple[HybridBeatNet, dict]:
     """A copy of ``model`` adapted on ``records`` of ``data``; plus a summary dict.
 
     Order: AdaBN first (so that pseudo-labels and fine-tuning see target statistics), then
-    self-training or supervised fine-tuning. Reference labels are read only by "supervised".
+    self-training or supervised fine-tuning. Reference labels of ``data`` are read only by
+    "supervised". ``source`` (labelled beats of the training database, e.g. MIT-BIH DS1) is
+    mixed into fine-tuning batches at ``settings.source_fraction`` against forgetting.
     """
     settings.validate()
     check_geometry(model, data)
@@ -280,13 +341,19 @@ def adapt_model(
     if "self-train" in settings.methods:
         beats, labels = pseudo_labels(adapted, data, records, settings.pseudo_threshold)
         summary["pseudo_labels"] = {c: int(np.sum(labels == CLASS_INDEX[c])) for c in AAMI_CLASSES}
-        summary["losses"] = fine_tune(adapted, data, beats, labels, settings, noise, progress)
-    if "supervised" in settings.methods:
+    elif "supervised" in settings.methods:
         rng = np.random.default_rng(settings.seed)
         beats = labelled_subset(data, records, settings.labelled_beats_per_record, rng)
         labels = data.labels[beats]
         summary["labelled_beats"] = {c: int(np.sum(labels == CLASS_INDEX[c])) for c in AAMI_CLASSES}
-        summary["losses"] = fine_tune(adapted, data, beats, labels, settings, noise, progress)
+    else:
+        return adapted, summary
+    train_data, train_beats, train_labels, weights = _with_source(
+        data, beats, labels, source, settings
+    )
+    summary["losses"] = fine_tune(
+        adapted, train_data, train_beats, train_labels, settings, noise, progress, weights
+    )
     return adapted, summary
 
 

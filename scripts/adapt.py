@@ -77,6 +77,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--pseudo-threshold", type=float, default=0.95)
+    p.add_argument(
+        "--source-fraction",
+        type=float,
+        default=0.0,
+        help="share of fine-tuning batches from labelled source beats (--source-dir)",
+    )
+    p.add_argument("--source-dir", default=str(REPO_ROOT.parent / "shared" / "data" / "mitdb"))
+    p.add_argument("--source-records", default="DS1", help="source records (never DS2)")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument(
         "--noise-dir",
@@ -113,6 +121,7 @@ def settings_from(args: argparse.Namespace) -> AdaptSettings:
         batch_size=args.batch_size,
         lr=args.lr,
         pseudo_threshold=args.pseudo_threshold,
+        source_fraction=args.source_fraction,
         augment=not args.no_augment,
         seed=args.seed,
     ).validate()
@@ -189,7 +198,13 @@ def main(argv=None) -> int:
         for k, test in enumerate(folds):
             train = [r for r in records if r not in test]
             adapted, summary = adapt_model(
-                base, data, train, settings, noise, progress=progress_bar(f"fold {k + 1}")
+                base,
+                data,
+                train,
+                settings,
+                noise,
+                progress=progress_bar(f"fold {k + 1}"),
+                source=source,
             )
             _, labels, probs = predict_records(adapted, data, test)
             _, labels_zs, probs_zs = predict_records(base, data, test)
@@ -230,7 +245,7 @@ def main(argv=None) -> int:
     if args.out is None:
         raise SystemExit("give --cv-folds K --cv-json FILE (cross-validate) or --out DIR (adapt)")
     adapted, summary = adapt_model(
-        base, data, records, settings, noise, progress=progress_bar("adapt")
+        base, data, records, settings, noise, progress=progress_bar("adapt"), source=source
     )
     out = args.out
     out.mkdir(parents=True, exist_ok=True)

@@ -198,3 +198,26 @@ def test_adapt_script_writes_a_loadable_checkpoint(svdb_dir, tmp_path, model) ->
         adapt_script.main(
             [*common, "--steps", "3", "--cv-json", str(cv_json), "--out", str(tmp_path / "x")]
         )
+
+
+def test_source_mixing_concatenates_and_trains(svdb_dir, svdb_beats, model) -> None:
+    from ecg_core.adaptation import concat_datasets
+
+    source = build_beat_dataset(svdb_dir, ["877"], causal=False)  # stands in for MIT-BIH DS1
+    both = concat_datasets(svdb_beats, source)
+    assert len(both) == len(svdb_beats) + len(source)
+    assert list(both.records) == [*RECORDS, "source:877"]
+    assert np.array_equal(both.labels[len(svdb_beats) :], source.labels)
+    assert np.array_equal(both.windows[: len(svdb_beats)], svdb_beats.windows)
+    settings = AdaptSettings(
+        methods=("supervised",),
+        steps=2,
+        batch_size=8,
+        augment=False,
+        labelled_beats_per_record=20,
+        source_fraction=0.5,
+    )
+    adapted, summary = adapt_model(model, svdb_beats, RECORDS, settings, source=source)
+    assert len(summary["losses"]) == 2
+    with pytest.raises(ValueError, match="source_fraction"):
+        AdaptSettings(source_fraction=1.0).validate()
