@@ -8,6 +8,7 @@ Entry points (DESIGN.md §4)::
 from ecg_core.aami import AAMI_CLASSES, DS1, DS2
 from ecg_core.classifier import BeatClassifier, BeatPredictions, load_model
 from ecg_core.errors import ECGInputError
+from ecg_core.hub import load_model_with_fallback
 from ecg_core.io import read_record
 from ecg_core.pipeline import Report, analyze
 from ecg_core.preprocessing import CANONICAL_FS
@@ -30,6 +31,7 @@ __all__ = [
     "analyze",
     "detect_qrs",
     "load_model",
+    "load_model_with_fallback",
     "read_record",
     "synthesize",
 ]
