@@ -182,6 +182,13 @@ def main(argv=None) -> int:
     noise = None
     if settings.augment and args.noise_dir and Path(args.noise_dir).is_dir():
         noise = load_noise_records(args.noise_dir, causal=cfg.causal)
+    source = None
+    if settings.source_fraction > 0:
+        source_dir = Path(args.source_dir)
+        source_records = resolve_record_list(
+            args.source_records, [p.stem for p in source_dir.glob("*.hea")]
+        )
+        source = build_beat_dataset(source_dir, source_records, causal=cfg.causal)
     print(
         f"{folder.name} ({cfg.mode}) -> {database}: {len(records)} records, {len(data)} beats; "
         f"methods {','.join(settings.methods)}"

@@ -166,6 +166,12 @@ def test_adapt_script_writes_a_loadable_checkpoint(svdb_dir, tmp_path, model) ->
         "",
         "--mitdb-dir",
         "",
+        "--source-fraction",
+        "0.3",
+        "--source-dir",
+        str(svdb_dir),
+        "--source-records",
+        "877",
     ]
     cv_json = tmp_path / "cv.json"
     assert (
