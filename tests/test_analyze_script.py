@@ -69,7 +69,7 @@ def test_analyze_script_workers_and_csv_rate(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     for seed in (1, 2):
         beats = check_outputs(out, f"syn{seed}")
-        assert 30 <= len(beats) <= 40
+        assert 30 <= len(beats) <= 40, result.stdout
         assert beats["sample"].max() > 25 * 250  # samples at the CSV's own 250 Hz
     report = json.loads((out / "syn1.report.json").read_text())
     assert report["mode"] == "realtime" and report["fs"] == 250.0
