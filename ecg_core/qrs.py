@@ -16,6 +16,7 @@ from scipy import ndimage
 from scipy import signal as sps
 
 from ecg_core.errors import ECGInputError
+from ecg_core.flutter import detect_vf_spans, in_vf_spans
 from ecg_core.preprocessing import resample, validate_fs
 
 #: Rate of the internal feature signals. Fixed so that filters and windows are designed
@@ -215,13 +216,25 @@ def _refine(filtered: np.ndarray, fs: float, approx_samples: np.ndarray) -> np.n
     return refined[(refined > 0) & (refined < filtered.size - 1)].astype(np.int64)
 
 
-def detect_qrs(signal: np.ndarray, fs: float) -> np.ndarray:
+def detect_qrs(signal: np.ndarray, fs: float, drop_vf: bool = True) -> np.ndarray:
     """R-peak sample indices (int64, at the input rate ``fs``) of a single-lead ECG.
 
     Returns an empty array when the signal holds no beat (flat line, pure noise).
+    With ``drop_vf`` (default) detections inside ventricular flutter/fibrillation episodes
+    (:func:`ecg_core.flutter.detect_vf_spans`) are dropped: there are no countable beats
+    there. :func:`detect_qrs_and_vf` also returns those episodes.
     Raises :class:`ECGInputError` for an unsupported rate or a signal that is not a finite
     1-D array.
     """
+    return detect_qrs_and_vf(signal, fs, drop_vf=drop_vf)[0]
+
+
+def detect_qrs_and_vf(
+    signal: np.ndarray, fs: float, drop_vf: bool = True
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """(R peaks, VF spans): :func:`detect_qrs` plus the ventricular flutter/fibrillation
+    episodes ``[(start, end), ...]`` (samples at ``fs``, end exclusive) found on the way, so
+    that a report can show them without analysing the signal twice."""
     fs = validate_fs(fs)
     x = np.asarray(signal, dtype=np.float64)
     if x.ndim != 1:
@@ -232,9 +245,23 @@ def detect_qrs(signal: np.ndarray, fs: float) -> np.ndarray:
         )
     empty = np.zeros(0, dtype=np.int64)
     if x.size < int(0.5 * fs) or np.ptp(x) == 0:
-        return empty
+        return empty, []
 
     x_det = resample(x, fs, DETECTION_FS)
+    # On the 250 Hz copy (cheaper to bring down to the VF rate than the input).
+    scale = fs / DETECTION_FS
+    vf_spans = [
+        (int(round(a * scale)), min(x.size, int(round(b * scale))))
+        for a, b in detect_vf_spans(x_det, DETECTION_FS)
+    ]
+    peaks = _detect_at_detection_rate(x, fs, x_det)
+    if drop_vf and vf_spans:
+        peaks = peaks[~in_vf_spans(peaks, vf_spans)]
+    return peaks, vf_spans
+
+
+def _detect_at_detection_rate(x: np.ndarray, fs: float, x_det: np.ndarray) -> np.ndarray:
+    empty = np.zeros(0, dtype=np.int64)
     envelope, slope = _envelope_at_detection_rate(x_det)
     if not np.any(envelope > 0):
         return empty
