@@ -194,7 +194,7 @@ def section_qrs(args: argparse.Namespace) -> dict:
             "tp": 0,
             "fp": 0,
             "fn": 0,
-            "excluded": 0,
+            "fp_in_vf": 0,
             "seconds": 0.0,
             "records": [],
             "timed_out": [],
@@ -225,9 +225,19 @@ def section_qrs(args: argparse.Namespace) -> dict:
                 print(f"{record_name} {name}: timed out after {args.slow_timeout} s", flush=True)
                 continue
             detected, seconds = result
-            counts = qrs_counts(ref, detected, MATCH_TOLERANCE_S * record.fs, spans)
-            row[name] = {**qrs_summary(counts), "seconds": round(seconds, 4)}
-            for key in ("tp", "fp", "fn", "excluded"):
+            # Strict, as evaluate.py's primary "qrs"; fp_in_vf: how many of the FP lie in
+            # annotated VF episodes (the EC57/bxb variant would not score them).
+            counts = qrs_counts(ref, detected, MATCH_TOLERANCE_S * record.fs)
+            counts["excluded"] = 0
+            counts["fp_in_vf"] = qrs_counts(ref, detected, MATCH_TOLERANCE_S * record.fs, spans)[
+                "excluded"
+            ]
+            row[name] = {
+                **qrs_summary(counts),
+                "fp_in_vf": counts["fp_in_vf"],
+                "seconds": round(seconds, 4),
+            }
+            for key in ("tp", "fp", "fn", "fp_in_vf"):
                 totals[name][key] += counts[key]
             totals[name]["seconds"] += seconds
             totals[name]["records"].append(record_name)
@@ -239,9 +249,10 @@ def section_qrs(args: argparse.Namespace) -> dict:
 
     detectors = {}
     for name, t in totals.items():
-        summary = qrs_summary({k: t[k] for k in ("tp", "fp", "fn", "excluded")})
+        summary = qrs_summary({"excluded": 0, **{k: t[k] for k in ("tp", "fp", "fn")}})
         detectors[name] = {
             **summary,
+            "fp_in_vf": t["fp_in_vf"],
             "seconds_total": round(t["seconds"], 3),
             "records_scored": len(t["records"]),
             "timed_out": t["timed_out"],

@@ -55,6 +55,10 @@ def test_cli_qrs_task_writes_valid_json(mitdb_dir, tmp_path):
     assert q["se"] >= 0.995 and q["ppv"] >= 0.995
     rows = {r["record"]: r for r in result["per_record"]}
     assert rows["114"]["lead"] == "MLII"  # stored second in 114, chosen by name
+    # Primary figure strict; the EC57/bxb variant equals it where no VF is annotated.
+    assert q["excluded"] == 0
+    assert result["qrs_vf_excluded"] == q
+    assert result["vf_detected_s"] == result["vf_annotated_s"] == 0
 
 
 def test_cli_skips_records_without_annotations(mitdb_dir, tmp_path):
@@ -138,7 +142,24 @@ def test_classify_detected_beats_counts_misses_and_false_beats(mitdb_dir):
     # With an oracle, every error is a detection error: misses per class sum to the QRS FN,
     # false beats (labelled N by the oracle) to the QRS FP.
     assert sum(result["missed"].values()) == q["fn"]
-    assert sum(result["false_beats"].values()) == q["fp"] + q["excluded"]
+    assert q["excluded"] == 0  # "qrs" is strict: every unmatched detection is a false beat
+    assert sum(result["false_beats"].values()) == q["fp"]
     n_correct = np.trace(np.array(result["confusion"]["matrix"]))
     assert n_correct == q["tp"]
     assert result["accuracy"] == pytest.approx(q["tp"] / (result["n_beats"] + q["fp"]))
+
+
+def test_strict_and_vf_excluded_figures_on_record_207(mitdb_dir):
+    """207 holds ventricular flutter: the strict figure counts every unmatched detection,
+    the EC57/bxb variant leaves those inside the annotated episodes unscored."""
+    ev = load_evaluate_module()
+    result = ev.evaluate(mitdb_dir, ["207"], task="qrs", log=lambda _: None)
+    strict, variant = result["qrs"], result["qrs_vf_excluded"]
+    assert strict["tp"] == variant["tp"] and strict["fn"] == variant["fn"]
+    assert strict["fp"] == variant["fp"] + variant["excluded"]
+    assert result["vf_annotated_s"] == pytest.approx(143.0, abs=0.5)
+    # Our VF detector flags most of it (measured 133.5 s) and so drops those detections:
+    # strict FP measured 29 (338 without the VF spans).
+    assert 110 <= result["vf_detected_s"] <= 150
+    assert strict["fp"] <= 60, strict
+    assert set(result["subsets"]) == set()  # a single record: no DS1/DS2 totals
