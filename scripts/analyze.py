@@ -142,9 +142,17 @@ def main(argv: list[str] | None = None) -> int:
             # (fork after importing torch can hang), and the same behaviour on every OS.
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(workers, context, _init_worker, (options, threads)) as pool:
-                futures = [pool.submit(analyze_one, name, source) for name, source in items]
+                futures = {pool.submit(analyze_one, *item): item for item in items}
                 for future in as_completed(futures):
-                    report(future.result(), bar)
+                    try:
+                        result = future.result()
+                    except Exception as err:  # noqa: BLE001 - e.g. a worker killed for memory
+                        result = (
+                            *futures[future],
+                            f"worker failed: {type(err).__name__}: {err}",
+                            "",
+                        )
+                    report(result, bar)
                     bar.update()
 
     print(f"{len(items) - failures} of {len(items)} input(s) analysed; files in {args.out}")
