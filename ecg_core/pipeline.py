@@ -248,6 +248,8 @@ def summary_message(s: dict) -> str:
     text = "; ".join(parts) + "."
     if events:
         text += " Runs: " + ", ".join(events) + "."
+        if s["nsvt"] and s["v_triplets"]:
+            text += " (NSVT counts every run of >= 3 V beats above 100 bpm, fast triplets too.)"
     if s["noisy_spans"]:
         text += f" {s['noisy_spans']} noisy span(s) ({s['noisy_s']:.0f} s) excluded."
     return text
