@@ -261,8 +261,9 @@ def section_qrs(args: argparse.Namespace) -> dict:
         "records": records,
         "repeat": repeat,
         "tolerance_s": MATCH_TOLERANCE_S,
-        "scoring": "all beat annotations, whole records, MLII; unmatched detections inside "
-        "ventricular flutter episodes ([ ... ]) not scored (as scripts/evaluate.py)",
+        "scoring": "strict, as scripts/evaluate.py's 'qrs': all beat annotations, whole "
+        "records, MLII, every unmatched detection a false beat (fp_in_vf: how many of them "
+        "lie inside annotated ventricular flutter episodes [ ... ])",
         "detectors": detectors,
         "per_record": per_record,
     }
