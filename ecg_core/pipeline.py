@@ -3,7 +3,7 @@
 ``analyze`` composes the steps (DESIGN.md §2); each step lives in its own module:
 lead choice (:mod:`ecg_core.preprocessing`), quality mask (:mod:`ecg_core.quality`), QRS
 detection (:mod:`ecg_core.qrs`), beat classification (:mod:`ecg_core.classifier`), Holter
-statistics (:mod:`ecg_core.analysis`) and agreement with reference annotations
+statistics (:mod:`ecg_core.analysis`, runs in :mod:`ecg_core.runs`) and agreement with reference annotations
 (:mod:`ecg_core.metrics`).
 """
 
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ecg_core import analysis
+from ecg_core import runs as run_detection
 from ecg_core.aami import AAMI_CLASSES, symbols_to_classes
 from ecg_core.metrics import MATCH_TOLERANCE_S, end_to_end_metrics, qrs_metrics
 from ecg_core.preprocessing import select_lead
@@ -44,7 +45,7 @@ class Report:
     - ``attention``: ``(n_beats, L)`` float32, the model's attention over each beat window;
       column j lies at ``attention_offset_s + j / attention_fs`` seconds from the R peak
       (see :meth:`attention_times_s`);
-    - ``runs``: one row per episode (:func:`ecg_core.analysis.find_runs` has the definitions);
+    - ``runs``: one row per episode (:func:`ecg_core.runs.find_runs` has the definitions);
     - ``hourly``: per-hour beats, HR and V/S counts and burden;
     - ``hr_trend``: ``time_s``, ``hr_bpm`` per bin, for plotting;
     - ``noisy_spans``: ``(start_s, end_s)`` of the parts too noisy to trust;
@@ -170,7 +171,9 @@ def reference_agreement(
     out["qrs"] = qrs_metrics(ref_samples, r_peaks, tolerance)
     out["tolerance_s"] = MATCH_TOLERANCE_S
     out["n_reference_beats"] = int(ref_samples.size)
-    out["reference_runs"] = analysis.run_counts(analysis.find_runs(ref_samples, ref_labels, fs))
+    out["reference_runs"] = run_detection.run_counts(
+        run_detection.find_runs(ref_samples, ref_labels, fs)
+    )
     return out
 
 
@@ -190,7 +193,7 @@ def build_summary(
     noisy_s = analysis.spans_total_s(spans, duration_s)
     counts = analysis.ectopy_counts(labels, noisy)
     hr = analysis.heart_rate_stats(r_peaks, fs, noisy)
-    run_counts = analysis.run_counts(runs)
+    run_counts = run_detection.run_counts(runs)
     summary = {
         "record": record.name,
         "lead": lead_name,
@@ -207,8 +210,8 @@ def build_summary(
         "v_burden_pct": counts["v_burden_pct"],
         "s_burden_pct": counts["s_burden_pct"],
         **run_counts,
-        "longest_v_run": analysis.longest_run(runs, "V"),
-        "longest_s_run": analysis.longest_run(runs, "S"),
+        "longest_v_run": run_detection.longest_run(runs, "V"),
+        "longest_s_run": run_detection.longest_run(runs, "S"),
         "noisy_spans": len(spans),
         "noisy_s": round(noisy_s, 2),
     }
@@ -319,7 +322,7 @@ def analyze(
     model_name = str(getattr(model, "name", mode)) if model is not None else mode
     _notify(progress, 0.9, "Summarising")
     noisy = analysis.beats_in_spans(r_peaks, fs, spans)
-    runs = analysis.find_runs(r_peaks, labels, fs, noisy)
+    runs = run_detection.find_runs(r_peaks, labels, fs, noisy)
     summary = build_summary(
         record, lead_name, mode, model_name, r_peaks, labels, noisy, spans, runs
     )

@@ -1,4 +1,5 @@
-"""Burden, heart-rate and run arithmetic on hand-made beat sequences with worked answers."""
+"""Burden, heart-rate (ecg_core.analysis) and run (ecg_core.runs) arithmetic on hand-made
+beat sequences with worked answers."""
 
 import time
 
@@ -8,14 +9,13 @@ import pytest
 from ecg_core.analysis import (
     beats_in_spans,
     ectopy_counts,
-    find_runs,
     heart_rate_stats,
     hourly_table,
     hr_trend,
     merge_spans,
-    run_counts,
     spans_total_s,
 )
+from ecg_core.runs import find_runs, run_counts
 
 FS = 360.0
 
