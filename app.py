@@ -376,6 +376,7 @@ def _window_view(session: Session, start_s: float, length_s: float, beat_index: 
         noisy_spans=session.report.noisy_spans,
         selected_sample=selected,
         visible_s=min(10.0, float(length_s)),
+        vf_spans=session.report.vf_spans,
     )
 
 
@@ -390,6 +391,8 @@ def render_views(session: Session | None, length_s: float):
     if len(ectopic):
         first = int(ectopic[0])
     centre_s = float(beats.iloc[first]["time_s"]) if len(beats) else 0.0
+    if report.vf_spans:  # a critical finding: open the strip on the first VF episode
+        centre_s = float(report.vf_spans[0][0])
     start_s = _window_start(centre_s - 2.0, length_s, report.duration_s)
     beat_fig, beat_note = _beat_view(session, first)
     reference = report.reference
@@ -411,6 +414,7 @@ def render_views(session: Session | None, length_s: float):
             beats,
             report.noisy_spans,
             window=(start_s, start_s + float(length_s)),
+            vf_spans=report.vf_spans,
         ),
         _window_view(session, start_s, length_s, first),
         gr.Slider(minimum=0, maximum=max(report.duration_s - 1, 1), value=start_s, step=1),
@@ -571,6 +575,7 @@ CSS = """
         min-width: 130px; background: var(--block-background-fill); }
 .tile b { display: block; font-size: 22px; } .tile span { opacity: 0.7; font-size: 12px; }
 .tile.v b { color: #E45756; } .tile.s b { color: #F58518; }
+.tile.vf { border: 2px solid #B00020; background: #fff0f0; } .tile.vf b { color: #B00020; }
 """
 
 

@@ -32,6 +32,7 @@ th { background: #f6f6f6; } td:first-child, th:first-child { text-align: left; }
 .tile { border: 1px solid #ddd; border-radius: 6px; padding: 6px 12px; min-width: 120px; }
 .tile b { display: block; font-size: 20px; } .tile span { color: #666; font-size: 11px; }
 .v b { color: #E45756; } .s b { color: #F58518; }
+.tile.vf { border: 2px solid #B00020; background: #fff0f0; } .vf b { color: #B00020; }
 @media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; }
   .figure, table { break-inside: avoid; } @page { size: A4; margin: 14mm; } }
 """
@@ -50,7 +51,10 @@ def _pct(value: Any, digits: int = 2) -> str:
 
 
 def summary_tiles(summary: dict) -> list[tuple[str, str, str]]:
-    """(value, caption, css class) for the headline numbers, shared with the app."""
+    """(value, caption, css class) for the headline numbers, shared with the app.
+
+    Ventricular flutter/fibrillation, when found, is the first tile (a critical finding).
+    """
     duration_s = float(summary.get("duration_s") or 0.0)
     hours, rem = divmod(int(round(duration_s)), 3600)
     minutes, seconds = divmod(rem, 60)
@@ -65,7 +69,12 @@ def summary_tiles(summary: dict) -> list[tuple[str, str, str]]:
         int(summary.get(key) or 0)
         for key in ("v_couplets", "nsvt", "sustained_vt", "v_bigeminy", "v_trigeminy", "svt")
     )
-    return [
+    vf_tile = (
+        str(summary.get("vf_episodes") or 0),
+        f"VF / flutter episodes ({float(summary.get('vf_s') or 0):.0f} s)",
+        "vf" if summary.get("vf_episodes") else "",
+    )
+    tiles = [
         (duration, "duration", ""),
         (_pct(summary.get("analysed_percent"), 1), "analysed (not noisy)", ""),
         (str(summary.get("n_beats", 0)), "beats", ""),
@@ -79,6 +88,7 @@ def summary_tiles(summary: dict) -> list[tuple[str, str, str]]:
             "",
         ),
     ]
+    return [vf_tile, *tiles] if summary.get("vf_episodes") else [*tiles, vf_tile]
 
 
 def tiles_html(summary: dict) -> str:
@@ -161,6 +171,7 @@ def build_html_report(report, include_plotlyjs: bool | str = True) -> str:
         "must be reviewed by a qualified person before any clinical use.</p>",
         f"<p class='message'>{html.escape(str(summary.get('message', '')))}</p>",
         tiles_html(summary),
+        *_vf_section(report),
         "<h2>Runs and patterns</h2>",
         _table(
             report.runs,
@@ -189,6 +200,21 @@ def build_html_report(report, include_plotlyjs: bool | str = True) -> str:
         "beats.</p></body></html>"
     )
     return "\n".join(parts)
+
+
+def _vf_section(report) -> list[str]:
+    """Ventricular flutter/fibrillation episodes, right under the summary when there are any."""
+    spans = getattr(report, "vf_spans", None) or []
+    if not spans:
+        return []
+    table = pd.DataFrame(spans, columns=["start_s", "end_s"])
+    table["duration_s"] = table["end_s"] - table["start_s"]
+    return [
+        "<h2>Ventricular flutter / fibrillation</h2>",
+        "<p class='disclaimer'>Critical finding: review these episodes first. No beats are "
+        "counted inside them.</p>",
+        _table(table.round(1)),
+    ]
 
 
 def write_html_report(report, path: str | Path, include_plotlyjs: bool | str = True) -> Path:

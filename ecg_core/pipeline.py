@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from ecg_core import runs as run_detection
 from ecg_core.aami import AAMI_CLASSES, symbols_to_classes
 from ecg_core.metrics import MATCH_TOLERANCE_S, end_to_end_metrics, qrs_metrics
 from ecg_core.preprocessing import select_lead
-from ecg_core.qrs import detect_qrs
+from ecg_core.qrs import detect_qrs_and_vf
 from ecg_core.quality import noisy_spans, quality_mask
 from ecg_core.record import Record
 
@@ -49,6 +49,9 @@ class Report:
     - ``hourly``: per-hour beats, HR and V/S counts and burden;
     - ``hr_trend``: ``time_s``, ``hr_bpm`` per bin, for plotting;
     - ``noisy_spans``: ``(start_s, end_s)`` of the parts too noisy to trust;
+    - ``vf_spans``: ``(start_s, end_s)`` of ventricular flutter/fibrillation episodes
+      (:func:`ecg_core.flutter.detect_vf_spans`): a critical finding; no beats are counted
+      inside them;
     - ``reference``: agreement with the record's beat annotations (None without them).
     """
 
@@ -68,6 +71,7 @@ class Report:
     hourly: pd.DataFrame
     hr_trend: pd.DataFrame
     noisy_spans: list[tuple[float, float]] = field(default_factory=list)
+    vf_spans: list[tuple[float, float]] = field(default_factory=list)
     reference: dict | None = None
 
     def attention_times_s(self) -> np.ndarray:
@@ -93,6 +97,7 @@ class Report:
                     "hr_bpm": self.hr_trend["hr_bpm"].tolist(),
                 },
                 "noisy_spans": [list(span) for span in self.noisy_spans],
+                "vf_spans": [list(span) for span in self.vf_spans],
                 "reference": self.reference,
             }
         )
@@ -187,6 +192,7 @@ def build_summary(
     noisy: np.ndarray,
     spans: list[tuple[float, float]],
     runs: pd.DataFrame,
+    vf_spans: Sequence[tuple[float, float]] = (),
 ) -> dict:
     """The flat summary a clinician reads first (all values plain numbers or strings)."""
     fs, duration_s = record.fs, record.duration_s
@@ -214,13 +220,22 @@ def build_summary(
         "longest_s_run": run_detection.longest_run(runs, "S"),
         "noisy_spans": len(spans),
         "noisy_s": round(noisy_s, 2),
+        "vf_episodes": len(vf_spans),
+        "vf_s": round(analysis.spans_total_s(vf_spans, duration_s), 2),
     }
     summary["message"] = summary_message(summary)
     return summary
 
 
 def summary_message(s: dict) -> str:
-    """One or two sentences for the top of the report."""
+    """One or two sentences for the top of the report; a VF finding comes first."""
+    vf = ""
+    if s.get("vf_episodes"):
+        vf = f"Ventricular flutter/fibrillation: {s['vf_episodes']} episode(s), {s['vf_s']:.0f} s. "
+    return vf + _beats_message(s)
+
+
+def _beats_message(s: dict) -> str:
     if s["n_beats"] == 0:
         return (
             f"No heartbeats were found in lead {s['lead']} "
@@ -297,7 +312,10 @@ def analyze(
     spans = _noisy_spans(signal, fs, usable_mask)
 
     _notify(progress, 0.15, "Detecting heartbeats")
-    r_peaks = np.asarray(detect_qrs(signal, fs), dtype=np.int64)
+    # One pass finds both the beats and the flutter/fibrillation episodes (no beats there).
+    r_peaks, vf_samples = detect_qrs_and_vf(signal, fs)
+    r_peaks = np.asarray(r_peaks, dtype=np.int64)
+    vf_spans = [(a / fs, b / fs) for a, b in vf_samples]
 
     if r_peaks.size:
         if model is None:  # loaded only when there is something to classify (torch is heavy)
@@ -324,7 +342,7 @@ def analyze(
     noisy = analysis.beats_in_spans(r_peaks, fs, spans)
     runs = run_detection.find_runs(r_peaks, labels, fs, noisy)
     summary = build_summary(
-        record, lead_name, mode, model_name, r_peaks, labels, noisy, spans, runs
+        record, lead_name, mode, model_name, r_peaks, labels, noisy, spans, runs, vf_spans
     )
     report = Report(
         name=record.name,
@@ -343,6 +361,7 @@ def analyze(
         hourly=analysis.hourly_table(r_peaks, labels, fs, noisy, record.duration_s),
         hr_trend=analysis.hr_trend(r_peaks, fs, noisy, record.duration_s),
         noisy_spans=spans,
+        vf_spans=vf_spans,
         reference=reference_agreement(record, r_peaks, labels, fs),
     )
     _notify(progress, 1.0, "Done")

@@ -101,11 +101,32 @@ def _beats_in(beats: pd.DataFrame, start_s: float, end_s: float) -> pd.DataFrame
     return beats.iloc[np.flatnonzero((times >= start_s) & (times < end_s))]
 
 
-def _add_noisy_spans(fig: go.Figure, spans, start_s: float, end_s: float, limit: int = 200):
+#: Shading of noisy spans (grey) and ventricular flutter/fibrillation episodes (red).
+NOISY_FILL = ("#999", 0.18)
+VF_FILL = ("#B00020", 0.22)
+
+
+def _add_spans(
+    fig: go.Figure,
+    spans,
+    start_s: float,
+    end_s: float,
+    fill: tuple[str, float] = NOISY_FILL,
+    text: str | None = None,
+    limit: int = 200,
+):
     shown = [(a, b) for a, b in spans if b > start_s and a < end_s][:limit]
+    colour, opacity = fill
     for a, b in shown:
         fig.add_vrect(
-            x0=max(a, start_s), x1=min(b, end_s), fillcolor="#999", opacity=0.18, line_width=0
+            x0=max(a, start_s),
+            x1=min(b, end_s),
+            fillcolor=colour,
+            opacity=opacity,
+            line_width=0,
+            annotation_text=text,
+            annotation_position="top left",
+            annotation_font=dict(color=colour, size=11),
         )
 
 
@@ -119,10 +140,12 @@ def ecg_window_figure(
     selected_sample: int | None = None,
     title: str | None = None,
     visible_s: float = 10.0,
+    vf_spans: list[tuple[float, float]] | None = None,
 ) -> go.Figure:
     """Full-resolution strip of ``duration_s`` (<= 60 s) from ``start_s``, each beat marked
     above its R peak and coloured by class; a range slider spans the window and the first
-    ``visible_s`` seconds are in view, like a paper strip."""
+    ``visible_s`` seconds are in view, like a paper strip. Noisy spans are shaded grey,
+    ventricular flutter/fibrillation episodes (``vf_spans``, seconds) red."""
     t_s, y = display_window(signal_1d, fs, start_s, duration_s)
     fig = go.Figure()
     fig.add_trace(
@@ -165,7 +188,8 @@ def ecg_window_figure(
             )
         if selected_sample is not None and start_s <= selected_sample / fs <= end_s:
             fig.add_vline(x=selected_sample / fs, line=dict(color="#F58518", width=2, dash="dot"))
-    _add_noisy_spans(fig, noisy_spans or [], float(start_s), end_s)
+    _add_spans(fig, noisy_spans or [], float(start_s), end_s)
+    _add_spans(fig, vf_spans or [], float(start_s), end_s, VF_FILL, "VF/flutter")
     view_end = min(float(start_s) + visible_s, end_s)
     fig.update_layout(
         **_LAYOUT,
@@ -205,9 +229,11 @@ def ecg_overview_figure(
     noisy_spans: list[tuple[float, float]] | None = None,
     window: tuple[float, float] | None = None,
     max_points: int = OVERVIEW_POINTS,
+    vf_spans: list[tuple[float, float]] | None = None,
 ) -> go.Figure:
-    """The whole record, min/max-decimated, with ectopic beats marked and the current
-    full-resolution window shaded."""
+    """The whole record, min/max-decimated, with ectopic beats marked, noisy spans (grey)
+    and ventricular flutter/fibrillation episodes (red) shaded, and the current
+    full-resolution window shaded orange."""
     t_s, y = minmax_decimate(signal_1d, fs, max_points)
     fig = go.Figure()
     fig.add_trace(
@@ -239,7 +265,10 @@ def ecg_overview_figure(
                 )
             )
     duration_s = len(signal_1d) / fs
-    _add_noisy_spans(fig, [(a / 60, b / 60) for a, b in noisy_spans or []], 0, duration_s / 60)
+    _add_spans(fig, [(a / 60, b / 60) for a, b in noisy_spans or []], 0, duration_s / 60)
+    _add_spans(
+        fig, [(a / 60, b / 60) for a, b in vf_spans or []], 0, duration_s / 60, VF_FILL, "VF"
+    )
     if window is not None:
         fig.add_vrect(
             x0=window[0] / 60, x1=window[1] / 60, fillcolor="#F58518", opacity=0.25, line_width=0

@@ -87,8 +87,18 @@ def test_mitdb_208_uploaded_as_files_matches_ecg_core(client, app_module, mitdb_
 
     direct = analyze(read_record(mitdb_dir / "208"), model=app_module.get_model("diagnostic"))
     summary = report["summary"]
-    for key in ("n_beats", "n_V", "n_S", "n_N", "v_burden_pct", "hr_mean_bpm", "noisy_spans"):
+    for key in (
+        "n_beats",
+        "n_V",
+        "n_S",
+        "n_N",
+        "v_burden_pct",
+        "hr_mean_bpm",
+        "noisy_spans",
+        "vf_episodes",
+    ):
         assert summary[key] == direct.summary[key], key
+    assert report["vf_spans"] == []
     assert report["lead"] == "MLII" and report["fs"] == 360.0
     assert 1700 < summary["duration_s"] < 1900  # 30 min 5 s
     # The .atr was uploaded, so the reference agreement is there; our detector finds the beats.
@@ -319,3 +329,25 @@ def test_model_card_reads_the_checkpoints_metrics(app_module, tmp_path, monkeypa
     assert "### `diagnostic`" in card and "87.00" in card  # V Se in %
     assert "not a medical device" in card.lower() and "PhysioNet" in card
     assert "diagnostic" in app_module.models_in_use()
+
+
+def test_flutter_is_shown_first_in_tiles_plots_and_html_report(app_module, mitdb_dir, tmp_path):
+    from ecg_core.html_report import build_html_report
+    from ecg_core.io import read_record
+    from ecg_core.plots import VF_FILL
+    from ecg_core.record import Record
+
+    full = read_record(mitdb_dir / "207")  # flutter from 40.7 s to 51.0 s in 207.atr
+    record = Record(full.signal[: 90 * 360], 360.0, full.lead_names, "207-90s")
+    report, session = app_module._run_analysis(record, "diagnostic", app_module.AUTO_LEAD)
+    assert report.vf_spans and report.summary["vf_episodes"] == len(report.vf_spans)
+    views = app_module.render_views(session, 20.0)
+    headline, tiles, overview, window = views[:4]
+    assert "Ventricular flutter/fibrillation" in headline
+    assert tiles.index('class="tile vf"') < tiles.index("duration")
+    vf_start = report.vf_spans[0][0]
+    for fig, scale in ((overview, 60.0), (window, 1.0)):
+        bands = [s for s in fig.layout.shapes if s.fillcolor == VF_FILL[0]]
+        assert bands and bands[0].x0 == pytest.approx(vf_start / scale)
+    page = build_html_report(report, include_plotlyjs=False)
+    assert page.index("Ventricular flutter / fibrillation") < page.index("Runs and patterns")

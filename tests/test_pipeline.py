@@ -150,3 +150,35 @@ def test_a_flat_record_gives_an_empty_report_not_an_error(tmp_path):
     assert report.runs.empty
     json.loads(report.to_json(tmp_path / "flat.report.json"))
     assert report.beats_csv().splitlines() == [",".join(BEAT_COLUMNS)]
+
+
+def annotated_flutter_s(record: Record) -> np.ndarray:
+    """(start, end) in seconds of each '[' ... ']' ventricular flutter episode in the .atr."""
+    symbols = np.asarray(record.annotations.symbols)
+    samples = np.asarray(record.annotations.samples)
+    starts, ends = samples[symbols == "["], samples[symbols == "]"]
+    assert starts.size == ends.size
+    return np.column_stack([starts, ends]) / record.fs
+
+
+def test_record_207_flutter_is_reported_first_and_100_has_none(mitdb_dir, diagnostic_model):
+    record = read_record(mitdb_dir / "207")
+    report = analyze(record, model=diagnostic_model)
+    expected = annotated_flutter_s(record)
+    assert len(expected) == 6  # 207.atr: six flutter episodes, ~155 s in all
+    got = np.asarray(report.vf_spans).reshape(-1, 2)
+    overlap = (got[None, :, 0] < expected[:, None, 1]) & (got[None, :, 1] > expected[:, None, 0])
+    assert overlap.any(axis=1).sum() >= 5, f"{got.tolist()} vs {expected.tolist()}"
+    assert overlap.any(axis=0).all(), "every reported VF span lies on an annotated episode"
+    s = report.summary
+    assert s["vf_episodes"] == len(got) and 90 < s["vf_s"] < 170
+    assert s["message"].startswith(
+        f"Ventricular flutter/fibrillation: {s['vf_episodes']} episode(s), {s['vf_s']:.0f} s."
+    )
+    beat_times = report.beats["time_s"].to_numpy()
+    assert not any(((beat_times >= a) & (beat_times < b)).any() for a, b in got)
+    assert json.loads(report.to_json())["vf_spans"] == got.tolist()
+
+    clean = analyze(read_record(mitdb_dir / "100"), model=diagnostic_model)
+    assert clean.vf_spans == [] and clean.summary["vf_episodes"] == 0
+    assert clean.summary["vf_s"] == 0 and "flutter" not in clean.summary["message"]
