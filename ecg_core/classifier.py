@@ -116,7 +116,7 @@ class BeatClassifier:
         feats = beat_features(
             canonical, r_c, causal=cfg.causal, pre=cfg.window_pre, post=cfg.window_post
         )
-        probs, attention = predict_beats(self.model, feats.morph, feats.rr)
+        probs, attention = predict_beats(self.model, feats.morph, feats.rr[:, : cfg.n_rr])
         stride = cfg.attention_stride
         return BeatPredictions(
             probs=probs,

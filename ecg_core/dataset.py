@@ -34,7 +34,7 @@ from ecg_core.preprocessing import CANONICAL_FS, resample_positions, select_lead
 #: Extra samples cut on each side of the beat window for rate jitter and shifts.
 WINDOW_MARGIN: int = 8
 #: Bump when the arrays' meaning changes, so stale caches are not reused.
-CACHE_VERSION: int = 1
+CACHE_VERSION: int = 2
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[1] / "cache"
 
 

@@ -17,7 +17,7 @@ of *past* beats only and the running means only cover past beats.
 >>> r = np.array([100, 228, 356, 420, 612])  # a premature 4th beat at 128 Hz
 >>> rr = rr_features(r, 128.0, causal=True)
 >>> rr.shape, bool(rr[3, 0] < -0.5)  # log(rr_pre / running mean) is clearly negative
-((5, 3), True)
+((5, 4), True)
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ MIN_SCALE: float = 1e-3
 RR_MIN_S: float = 0.15
 RR_MAX_S: float = 3.0
 RR_DEFAULT_S: float = 0.8  # used when a record has a single beat
+RR_CV_FLOOR: float = 0.02  # keeps log(cv) finite for a perfectly regular rhythm
 
 RR_FEATURE_NAMES_CAUSAL: tuple[str, ...] = (
     "log_rr_pre_over_avg",
@@ -56,7 +57,9 @@ RR_FEATURE_NAMES_LOOKAHEAD: tuple[str, ...] = (
     *RR_FEATURE_NAMES_CAUSAL,
     "log_rr_next_over_avg",
     "log_rr_next_over_pre",
+    "log_rr_local_cv",
 )
+RR_FEATURE_NAMES_CAUSAL = (*RR_FEATURE_NAMES_CAUSAL, "log_rr_local_cv")
 
 
 def window_samples(fs: float = CANONICAL_FS) -> tuple[int, int]:
@@ -157,7 +160,7 @@ def rr_features(
     avg_beats: int = RR_AVG_BEATS,
     local_beats: int = RR_LOCAL_BEATS,
 ) -> np.ndarray:
-    """RR log-ratio features (n, 3) if causal else (n, 5); names in RR_FEATURE_NAMES_*.
+    """RR features (n, 4) if causal else (n, 6); names in RR_FEATURE_NAMES_*.
 
     The running mean RR covers the last ``avg_beats`` beats (causal) or a centred window of
     that size; the local mean covers the last ``local_beats`` beats in both modes.
@@ -175,6 +178,12 @@ def rr_features(
     ]
     if not causal:
         cols += [np.log(rr_next_s / rr_avg_s), np.log(rr_next_s / rr_pre_s)]
+    # Rhythm irregularity (coefficient of variation of the last beats' RR): in atrial
+    # fibrillation every other N beat is "premature"; this tells the model the rhythm is
+    # irregular. Last column, so models trained without it use the first n_rr columns.
+    rr_sq_local = _windowed_mean(rr_pre_s**2, local_beats - 1, 0)
+    rr_sd_local = np.sqrt(np.maximum(rr_sq_local - rr_local_s**2, 0.0))
+    cols.append(np.log(RR_CV_FLOOR + rr_sd_local / rr_local_s))
     return (
         np.stack(cols, axis=1).astype(np.float32)
         if len(r_peaks)

@@ -40,7 +40,7 @@ class ModelConfig:
     window_pre: int = 36  # samples before R at fs
     window_post: int = 60  # samples from R on
     causal: bool = False  # causal filtering, past-only template and running means
-    n_rr: int = 5
+    n_rr: int = 6
     # architecture
     in_channels: int = 2
     channels: list[int] = field(default_factory=lambda: [16, 24, 32, 48])
@@ -78,11 +78,17 @@ class ModelConfig:
             problems.append("realtime mode needs lookahead=0, bidirectional=false, causal=true")
         if self.mode == "diagnostic" and self.lookahead < 1:
             problems.append("diagnostic mode needs lookahead >= 1")
-        expected_rr = 3 if self.causal else 5
-        if self.n_rr != expected_rr:
+        # the first n_rr columns of ecg_core.features.rr_features (the last, rhythm
+        # irregularity, is optional so that models trained before it still load)
+        expected_rr = (3, 4) if self.causal else (5, 6)
+        if self.n_rr not in expected_rr:
             problems.append(
                 f"n_rr={self.n_rr} (the {'causal' if self.causal else 'lookahead'} "
-                f"RR features have {expected_rr})"
+                f"RR features have {expected_rr[0]} or {expected_rr[1]} columns)"
+            )
+        if self.in_channels not in (1, 2):
+            problems.append(
+                f"in_channels={self.in_channels} (1: residual only, 2: beat + residual)"
             )
         if len(self.channels) != len(self.strides) + 1:
             problems.append("channels must have one more entry than strides")
@@ -118,12 +124,12 @@ class ModelConfig:
 
 
 def realtime_config(**overrides) -> ModelConfig:
-    base = dict(mode="realtime", causal=True, n_rr=3, lookahead=0, bidirectional=False)
+    base = dict(mode="realtime", causal=True, n_rr=4, lookahead=0, bidirectional=False)
     return ModelConfig(**{**base, **overrides}).validate()
 
 
 def diagnostic_config(**overrides) -> ModelConfig:
-    base = dict(mode="diagnostic", causal=False, n_rr=5, lookahead=1, bidirectional=True)
+    base = dict(mode="diagnostic", causal=False, n_rr=6, lookahead=1, bidirectional=True)
     return ModelConfig(**{**base, **overrides}).validate()
 
 
@@ -156,6 +162,7 @@ class BeatEncoder(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         c = cfg.channels
+        self.in_channels = cfg.in_channels
         self.stem = nn.Sequential(
             nn.Conv1d(cfg.in_channels, c[0], 7, padding=3, bias=False),
             nn.BatchNorm1d(c[0]),
@@ -181,7 +188,8 @@ class BeatEncoder(nn.Module):
 
     def forward(self, morph: torch.Tensor, rr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """morph (N, C, L), rr (N, n_rr) -> embedding (N, E), attention (N, L // stride)."""
-        h = self.blocks(self.stem(morph))  # (N, C', T)
+        # inputs are [beat, beat - template]; in_channels=1 keeps the template residual only
+        h = self.blocks(self.stem(morph[:, -self.in_channels :]))  # (N, C', T)
         attention = torch.softmax(self.attn_score(h).squeeze(1), dim=-1)  # (N, T)
         attended = torch.einsum("nct,nt->nc", h, attention)
         pooled = self.pool(h).squeeze(-1)

@@ -77,10 +77,20 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--context-past", type=int, default=3)
     p.add_argument("--lstm-hidden", type=int, default=48)
     p.add_argument("--embed-dim", type=int, default=64)
+    p.add_argument("--in-channels", type=int, default=2, help="2: beat + residual, 1: residual")
+    p.add_argument("--dropout", type=float, default=0.1)
+    p.add_argument("--no-rr-cv", action="store_true", help="without the RR irregularity feature")
     p.add_argument(
         "--final",
         action="store_true",
         help="train on all of DS1 for the epoch count in --epochs (no early stop)",
+    )
+    p.add_argument(
+        "--ema",
+        type=float,
+        default=0.995,
+        help="validate and ship an exponential moving average of the weights "
+        "(per step; 0 = off): DS1-val swings by 10+ points between epochs without it",
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
@@ -150,10 +160,16 @@ def main(argv=None) -> int:
     causal = args.mode == "realtime"
     make_config = realtime_config if causal else diagnostic_config
     cfg = make_config(
-        context_past=args.context_past, lstm_hidden=args.lstm_hidden, embed_dim=args.embed_dim
+        context_past=args.context_past,
+        lstm_hidden=args.lstm_hidden,
+        embed_dim=args.embed_dim,
+        in_channels=args.in_channels,
+        dropout=args.dropout,
+        n_rr=(3 if causal else 5) + (0 if args.no_rr_cv else 1),
     )
 
     data = build_beat_dataset(args.data_dir, DS1, causal=causal)
+    data.rr = data.rr[:, : cfg.n_rr]  # the rhythm-irregularity column is the optional last
     train_records = list(DS1) if args.final else list(DS1_TRAIN_RECORDS)
     val_records = list(DS1_VAL_RECORDS)
     train_beats = np.flatnonzero(np.isin(data.records[data.record_ids], train_records))
@@ -175,6 +191,8 @@ def main(argv=None) -> int:
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=args.lr, total_steps=total_steps, pct_start=0.15
     )
+    ema_model = HybridBeatNet(cfg)
+    ema_model.load_state_dict(model.state_dict())
     history, best, best_state, bad_epochs = [], -1.0, None, 0
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
@@ -195,9 +213,18 @@ def main(argv=None) -> int:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
+            with torch.no_grad():
+                decay = args.ema if args.ema > 0 else 0.0
+                for e, w in zip(
+                    ema_model.state_dict().values(), model.state_dict().values(), strict=True
+                ):
+                    if e.dtype.is_floating_point:
+                        e.mul_(decay).add_(w, alpha=1 - decay)
+                    else:
+                        e.copy_(w)
             running.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(running[-20:]):.3f}")
-        val_loss, scores, labels, preds = evaluate(model, data, val_records)
+        val_loss, scores, labels, preds = evaluate(ema_model, data, val_records)
         score = selection_score(scores)
         history.append(
             {
@@ -219,7 +246,7 @@ def main(argv=None) -> int:
         improved = score > best
         if args.final or improved:
             best, bad_epochs = score, 0
-            best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
+            best_state = {k: t.detach().clone() for k, t in ema_model.state_dict().items()}
             best_cm, best_epoch = confusion(labels, preds), epoch
         else:
             bad_epochs += 1

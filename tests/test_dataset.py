@@ -21,7 +21,7 @@ def test_dataset_counts_match_annotations_and_cache_round_trips(mitdb_dir, tmp_p
         373,
     ]
     assert data.windows.shape == (len(data), data.pre + data.post + 2 * data.margin)
-    assert data.rr.shape == (len(data), 5)
+    assert data.rr.shape == (len(data), 6)
     assert len(list(tmp_path.glob("*.npz"))) == 1
     again = build_beat_dataset(mitdb_dir, ["100", "208"], causal=False, cache_dir=tmp_path)
     np.testing.assert_array_equal(again.windows, data.windows)

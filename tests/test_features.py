@@ -36,7 +36,7 @@ def test_premature_beats_have_short_rr_ratio_record_208(mitdb_dir):
     samples, labels = _beats(mitdb_dir, "208")
     for causal in (True, False):
         rr = rr_features(samples, 360.0, causal=causal)
-        assert rr.shape == (samples.size, 3 if causal else 5)
+        assert rr.shape == (samples.size, 4 if causal else 6)
         # PVCs come early: log(rr_pre / running mean) well below the normal beats'
         assert np.median(rr[labels == 2, 0]) < np.median(rr[labels == 0, 0]) - 0.15
     # ... and are followed by a compensatory pause (diagnostic next-RR feature)
