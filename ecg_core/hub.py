@@ -442,6 +442,18 @@ def build_model_card(
         if adapted
         else ""
     )
+    cv = adapted.get("cross_validation") if adapted else None
+    if cv:
+        comparison = metrics_markdown_table(
+            {
+                "base model, zero-shot": cv["base_zero_shot"],
+                "this model, held-out records": cv["adapted_heldout"],
+            }
+        )
+        adapted_text += (
+            f"\nCross-validation by record on `{adapted.get('database')}` "
+            f"({len(cv.get('folds', []))} folds; from `adaptation.json`):\n\n{comparison}\n"
+        )
     table = metrics_markdown_table(metrics) if metrics else "_No metrics.json was found._"
     body = f"""
 # {model_name}: ECG beat classifier (AAMI N/S/V/F/Q, {mode} mode)

@@ -179,6 +179,8 @@ def main(argv=None) -> int:
     data = build_beat_dataset(
         data_dir, records, causal=cfg.causal, lead=args.lead, annotator=args.annotator
     )
+    # rr_features may hold more columns than an older model uses (optional last ones)
+    data.rr = data.rr[:, : cfg.n_rr]
     noise = None
     if settings.augment and args.noise_dir and Path(args.noise_dir).is_dir():
         noise = load_noise_records(args.noise_dir, causal=cfg.causal)
@@ -189,6 +191,7 @@ def main(argv=None) -> int:
             args.source_records, [p.stem for p in source_dir.glob("*.hea")]
         )
         source = build_beat_dataset(source_dir, source_records, causal=cfg.causal)
+        source.rr = source.rr[:, : cfg.n_rr]
     print(
         f"{folder.name} ({cfg.mode}) -> {database}: {len(records)} records, {len(data)} beats; "
         f"methods {','.join(settings.methods)}"
@@ -262,16 +265,25 @@ def main(argv=None) -> int:
     save_file({k: t.contiguous() for k, t in adapted.state_dict().items()}, str(out / FP32_WEIGHTS))
     save_int8(adapted, out / INT8_WEIGHTS)
     metrics: dict = {}
+    cv_summary = None
     if args.cv_json is not None and args.cv_json.is_file():
         cv = json.loads(args.cv_json.read_text())
         if cv.get("settings") != json.loads(json.dumps(settings.to_dict())):
             raise SystemExit(
                 f"{args.cv_json} was run with other settings than these; re-run the CV"
             )
+        # Only this checkpoint's own scores go in metrics.json (and so in the card's
+        # model-index); the base model's zero-shot scores, for comparison, in adaptation.json.
         metrics[f"{database}_cv_heldout"] = cv["adapted_heldout"]
-        metrics[f"{database}_zero_shot"] = cv["zero_shot"]
+        cv_summary = {
+            "cv_json": str(args.cv_json),
+            "folds": cv["folds"],
+            "base_zero_shot": cv["zero_shot"],
+            "adapted_heldout": cv["adapted_heldout"],
+        }
     if args.mitdb_dir and Path(args.mitdb_dir).is_dir():
         ds2 = build_beat_dataset(args.mitdb_dir, list(DS2), causal=cfg.causal)
+        ds2.rr = ds2.rr[:, : cfg.n_rr]
         _, labels, probs = predict_records(adapted, ds2, list(DS2))
         metrics["mitdb_DS2_reference"] = scores(labels, probs, "mitdb", "DS2", cfg.mode)
         metrics["mitdb_DS2_reference"]["records"] = "DS2"
@@ -285,6 +297,7 @@ def main(argv=None) -> int:
                 "records": records,
                 **{k: v for k, v in summary.items() if k != "losses"},
                 "final_loss": summary.get("losses", [None])[-1] if summary.get("losses") else None,
+                "cross_validation": cv_summary,
             },
             indent=1,
         )
