@@ -227,3 +227,24 @@ def test_source_mixing_concatenates_and_trains(svdb_dir, svdb_beats, model) -> N
     assert len(summary["losses"]) == 2
     with pytest.raises(ValueError, match="source_fraction"):
         AdaptSettings(source_fraction=1.0).validate()
+
+
+def test_shipped_adapted_checkpoint_is_complete_and_loads(mitdb_dir) -> None:
+    folder = REPO_ROOT / "checkpoints" / "svdb-adapted"
+    if not folder.is_dir():
+        pytest.skip("no adapted checkpoint shipped")
+    validate_checkpoint_dir(folder)
+    info = json.loads((folder / "adaptation.json").read_text())
+    metrics = json.loads((folder / "metrics.json").read_text())
+    # The CV estimate in metrics.json is the held-out one recorded with the same settings.
+    assert metrics["svdb-adapt_cv_heldout"] == info["cross_validation"]["adapted_heldout"]
+    assert len(info["cross_validation"]["folds"]) >= 4
+    classifier = load_model("svdb-adapted")
+    from ecg_core.dataset import read_signal_and_beats
+
+    signal, fs, samples, symbols = read_signal_and_beats(mitdb_dir / "119")
+    beats = samples[np.isin(symbols, ["N", "V"])][:300]
+    pred = classifier.classify(signal[: beats[-1] + 400], fs, beats)
+    truth = np.asarray(symbols)[np.isin(symbols, ["N", "V"])][:300]
+    agreement = np.mean(np.where(truth == "V", 2, 0) == pred.labels)
+    assert agreement > 0.9, agreement
