@@ -511,12 +511,27 @@ def model_card_markdown() -> str:
     metrics_text = "\n\n".join(sections) or (
         "_No `checkpoints/*/metrics.json` yet: the models' figures appear here once evaluated._"
     )
+    cross_path = APP_DIR / "results" / "cross_database.json"
+    cross_text = (
+        json.loads(cross_path.read_text()).get("markdown", "")
+        if cross_path.exists()
+        else "_Not measured yet (`python scripts/cross_database.py`)._"
+    )
     return f"""
 ## Shipped models
 
 Values in % (Se = sensitivity, +P = positive predictivity).
 
 {metrics_text}
+
+## Other recorders and noise
+
+The same models, unchanged, on data they were not trained on: a subset of the MIT-BIH
+Supraventricular Arrhythmia Database (another recorder, 128 Hz; zero-shot) and the Noise
+Stress Test Database (MIT-BIH records 118 and 119 with electrode-motion noise at each SNR; these
+two patients are in the training database, so this measures noise, not new patients).
+
+{cross_text}
 
 ## How the figures were measured
 
@@ -530,8 +545,8 @@ Values in % (Se = sensitivity, +P = positive predictivity).
 - **Two settings**: beats at the reference R positions (the classifier alone), and end to end
   with our own QRS detector (a detection matches a reference beat within 150 ms; misses and
   false beats count as errors).
-- **Modes**: *real-time* sees only the past (causal filters, no look-ahead), *diagnostic* sees
-  the whole record.
+- **Modes**: *real-time* sees only the past (causal filters, past beats only, no look-ahead);
+  *diagnostic* also sees the next beat and a beat template centred on the current beat.
 
 ## Limitations
 

@@ -114,9 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"scoring {checkpoint} ...", flush=True)
         results["models"][checkpoint] = score_checkpoint(checkpoint, args.data_root, args.workers)
     results["command"] = "python scripts/cross_database.py --out " + str(args.out)
+    results["markdown"] = markdown_table(results)  # shown as is by the app's model card
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
-    print(markdown_table(results))
+    print(results["markdown"])
     print(f"wrote {args.out}")
     return 0
 
