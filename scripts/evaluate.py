@@ -21,6 +21,12 @@ Scoring details:
 The detector itself drops detections inside the VF spans it finds on its own
 (``ecg_core.flutter.detect_vf_spans``); ``vf_detected_s`` / ``vf_annotated_s`` per record
 say how much it flagged and how much the reference marks.
+
+``--exclude-noisy`` scores only usable signal, as the product reports it: the quality mask
+is computed on the analysed lead exactly as ``ecg_core.pipeline.analyze`` does, and both
+reference beats and detections inside its noisy spans are left out. ``beats`` then counts
+the scored beats; ``excluded_beats`` / ``excluded_percent`` (per record and in total) say
+how many reference beats were left out, so the figure is never read without them.
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from ecg_core.aami import (  # noqa: E402
     resolve_record_list,
     symbols_to_classes,
 )
+from ecg_core.analysis import beats_in_spans  # noqa: E402
 from ecg_core.metrics import (  # noqa: E402
     MATCH_TOLERANCE_S,
     count_matrix,
@@ -54,6 +61,7 @@ from ecg_core.metrics import (  # noqa: E402
     qrs_counts,
     qrs_summary,
 )
+from ecg_core.pipeline import _noisy_spans  # noqa: E402  (the product's own quality call)
 from ecg_core.preprocessing import select_lead  # noqa: E402
 from ecg_core.qrs import detect_qrs_and_vf  # noqa: E402
 from ecg_core.record import Record  # noqa: E402
@@ -143,26 +151,38 @@ def evaluate_record(
     labeller_for: LabellerFactory | None = None,
     tolerance_s: float = MATCH_TOLERANCE_S,
     start_s: float = 0.0,
+    exclude_noisy: bool = False,
 ) -> dict:
     """Score one record; returns a row with raw counts (summed later) and its ratios.
 
     ``start_s`` > 0 scores only beats from that time on (EC57 skips the first 5 minutes; in
     the NSTDB they are the clean part). Detection always runs on the whole record.
+    ``exclude_noisy`` leaves out reference beats and detections inside the noisy spans the
+    product's quality mask finds (module docstring).
     """
     record = read_annotated_record(path, annotator)
     lead_index = select_lead(record.lead_names, lead)
-    signal = record.signal[:, lead_index]
+    # Same lead array as pipeline.analyze, so the quality mask is the product's.
+    signal = np.ascontiguousarray(record.signal[:, lead_index], dtype=np.float64)
+    fs = float(record.fs)
     ref_samples, ref_labels = reference_beats(record)
-    first_sample = int(round(start_s * record.fs))
+    first_sample = int(round(start_s * fs))
     scored = ref_samples >= first_sample
     ref_samples, ref_labels = ref_samples[scored], ref_labels[scored]
-    tolerance = tolerance_s * record.fs
+    noisy_spans_s = _noisy_spans(signal, fs, None) if exclude_noisy else []
+    ref_noisy = beats_in_spans(ref_samples, fs, noisy_spans_s)
+    ref_samples, ref_labels = ref_samples[~ref_noisy], ref_labels[~ref_noisy]
+    n_excluded = int(ref_noisy.sum())
+    tolerance = tolerance_s * fs
     row: dict = {
         "record": record.name,
         "fs": record.fs,
         "lead": record.lead_names[lead_index],
         "duration_s": round(record.duration_s, 3),
         "beats": int(ref_samples.size),
+        "excluded_beats": n_excluded,
+        "excluded_percent": _percent(n_excluded, n_excluded + int(ref_samples.size)),
+        "noisy_s": round(sum(b - a for a, b in noisy_spans_s), 2),
     }
     det_samples = None
     if task == "qrs" or beats == "detected":
@@ -170,6 +190,9 @@ def evaluate_record(
         det_samples, vf_found = detect_qrs_and_vf(signal, record.fs)
         row["detect_s"] = round(time.perf_counter() - start, 4)
         det_samples = det_samples[det_samples >= first_sample]
+        det_noisy = beats_in_spans(det_samples, fs, noisy_spans_s)
+        det_samples = det_samples[~det_noisy]
+        row["excluded_detections"] = int(det_noisy.sum())
         spans = flutter_spans(record)
         row["qrs"] = qrs_summary(qrs_counts(ref_samples, det_samples, tolerance))
         row["qrs_vf_excluded"] = qrs_summary(qrs_counts(ref_samples, det_samples, tolerance, spans))
@@ -224,6 +247,10 @@ class ModelLabellerFactory:
 
 
 # ----------------------------------------------------------------------------- whole run
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0
+
+
 def _sum_qrs(rows: list[dict], key: str = "qrs") -> dict:
     return qrs_summary({k: sum(r[key][k] for r in rows) for k in COUNT_KEYS})
 
@@ -236,6 +263,10 @@ def _subsets(rows: list[dict]) -> dict:
         if all(m in by_name for m in members):
             chosen = [by_name[m] for m in members]
             entry: dict = {"records": len(chosen), "beats": sum(r["beats"] for r in chosen)}
+            entry["excluded_beats"] = sum(r["excluded_beats"] for r in chosen)
+            entry["excluded_percent"] = _percent(
+                entry["excluded_beats"], entry["excluded_beats"] + entry["beats"]
+            )
             if "qrs" in chosen[0]:
                 entry["qrs"] = _sum_qrs(chosen)
                 entry["qrs_vf_excluded"] = _sum_qrs(chosen, "qrs_vf_excluded")
@@ -258,8 +289,12 @@ def evaluate(
     mode: str | None = None,
     start_s: float = 0.0,
     log: Callable[[str], None] = print,
+    exclude_noisy: bool = False,
 ) -> dict:
-    """Evaluate ``records`` of ``data_dir``; returns the JSON-ready result (DESIGN.md §4)."""
+    """Evaluate ``records`` of ``data_dir``; returns the JSON-ready result (DESIGN.md §4).
+
+    ``exclude_noisy`` scores usable signal only (see the module docstring).
+    """
     data_dir = Path(data_dir)
     present = []
     for name in records:
@@ -279,6 +314,7 @@ def evaluate(
         lead=lead,
         labeller_for=labeller_for,
         start_s=start_s,
+        exclude_noisy=exclude_noisy,
     )
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -296,7 +332,12 @@ def evaluate(
         "n_beats": sum(r["beats"] for r in rows),
         "tolerance_s": MATCH_TOLERANCE_S,
         "start_s": start_s,
+        "exclude_noisy": exclude_noisy,
+        "excluded_beats": sum(r["excluded_beats"] for r in rows),
     }
+    result["excluded_percent"] = _percent(
+        result["excluded_beats"], result["excluded_beats"] + result["n_beats"]
+    )
     if task == "classify":
         matrix = np.sum([np.asarray(r["counts"]) for r in rows], axis=0)
         result.update(metrics_from_counts(matrix))
@@ -320,19 +361,22 @@ def format_report(result: dict) -> str:
     lines = []
     if "qrs" in result:
         lines.append(
-            f"{'record':>8} {'beats':>6} {'TP':>6} {'FP':>5} {'FN':>5} {'Se%':>6} {'+P%':>6}"
+            f"{'record':>8} {'beats':>6} {'TP':>6} {'FP':>5} {'FN':>5} {'Se%':>6} {'+P%':>6} "
+            f"{'excl':>6} {'excl%':>6}"
         )
         for r in result["per_record"]:
             q = r["qrs"]
             lines.append(
                 f"{r['record']:>8} {r['beats']:6d} {q['tp']:6d} {q['fp']:5d} {q['fn']:5d} "
-                f"{_pct(q['se'])} {_pct(q['ppv'])}"
+                f"{_pct(q['se'])} {_pct(q['ppv'])} {r['excluded_beats']:6d} "
+                f"{r['excluded_percent']:6.2f}"
             )
         for name, entry in [("TOTAL", result), *result["subsets"].items()]:
             q = entry["qrs"]
             lines.append(
                 f"{name:>8} {entry.get('n_beats', entry.get('beats')):6d} {q['tp']:6d} {q['fp']:5d} "
-                f"{q['fn']:5d} {_pct(q['se'])} {_pct(q['ppv'])}"
+                f"{q['fn']:5d} {_pct(q['se'])} {_pct(q['ppv'])} {entry['excluded_beats']:6d} "
+                f"{entry['excluded_percent']:6.2f}"
             )
         s = result["qrs_vf_excluded"]
         lines.append(
@@ -341,6 +385,12 @@ def format_report(result: dict) -> str:
             f"+P {_pct(s['ppv'])} %; VF flagged {result['vf_detected_s']:.1f} s, annotated "
             f"{result['vf_annotated_s']:.1f} s; detection time "
             f"{result['detect_seconds_total']:.1f} s)"
+        )
+    if result["exclude_noisy"]:
+        lines.append(
+            f"(usable signal only: {result['excluded_beats']} reference beats "
+            f"({result['excluded_percent']:.2f} %) and the detections inside the quality "
+            f"mask's noisy spans are not scored)"
         )
     if "classes" in result:
         lines.append("")
@@ -375,6 +425,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--start-s", type=float, default=0.0, help="score beats from this time on (EC57: 300)"
     )
+    parser.add_argument(
+        "--exclude-noisy",
+        action="store_true",
+        help="score only usable signal: leave out beats in the quality mask's noisy spans",
+    )
     args = parser.parse_args(argv)
 
     records = resolve_record_list(args.records, available_records(args.data_dir))
@@ -396,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         mode=mode,
         start_s=args.start_s,
+        exclude_noisy=args.exclude_noisy,
     )
     if args.task == "classify":
         result["checkpoint"] = str(args.checkpoint or args.mode)

@@ -163,3 +163,49 @@ def test_strict_and_vf_excluded_figures_on_record_207(mitdb_dir):
     assert 110 <= result["vf_detected_s"] <= 150
     assert strict["fp"] <= 60, strict
     assert set(result["subsets"]) == set()  # a single record: no DS1/DS2 totals
+
+
+def test_exclude_noisy_on_nstdb_minus_6_db_and_clean_mitdb(nstdb_dir, mitdb_dir, tmp_path):
+    """--exclude-noisy scores usable signal only and always says how much it left out."""
+    ev = load_evaluate_module()
+    default = ev.evaluate(nstdb_dir, ["118e_6"], task="qrs", log=lambda _: None)
+    assert default["exclude_noisy"] is False
+    assert default["excluded_beats"] == 0 and default["excluded_percent"] == 0.0
+
+    out = tmp_path / "n.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--task",
+            "qrs",
+            "--data-dir",
+            str(nstdb_dir),
+            "--records",
+            "118e_6",
+            "--exclude-noisy",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    usable = json.loads(out.read_text())
+    assert usable["exclude_noisy"] is True
+    row = usable["per_record"][0]
+    # Every reference beat is either scored or excluded, and the split is reported.
+    assert usable["n_beats"] + usable["excluded_beats"] == default["n_beats"]
+    assert row["excluded_beats"] == usable["excluded_beats"]
+    assert row["excluded_percent"] == usable["excluded_percent"] > 30.0  # measured 44.4
+    assert usable["qrs"]["tp"] + usable["qrs"]["fn"] == usable["n_beats"]
+    assert row["excluded_detections"] > 0
+    # At -6 dB most false beats lie in the noise the mask rejects (+P measured 71.6 -> 100 %).
+    assert usable["qrs"]["ppv"] > default["qrs"]["ppv"] + 0.1
+
+    clean = ev.evaluate(mitdb_dir, ["100"], task="qrs", log=lambda _: None, exclude_noisy=True)
+    assert clean["excluded_percent"] < 1.0
+    assert clean["n_beats"] + clean["excluded_beats"] == 2273
