@@ -11,9 +11,11 @@ parameters, inference time is dominated by small conv / LSTM kernels and Python 
 by weight bandwidth, so an int8 compute path buys nothing measurable on this CPU, while the
 dequantised model runs at exactly the fp32 speed (the "at least as many beats/s" target)
 and the file is ~4x smaller (the size target). Measured with
-``python -m ecg_core.quantize checkpoints/diagnostic 1`` (1 thread, 4000 beats, best of 3):
-fp32 13.6k, int8-dequantised 14.1k, torch.ao dynamic int8 (LSTM + Linear) 14.3k beats/s —
-the deprecated path gains nothing measurable (within run-to-run noise), so it is not used. Accuracy: symmetric per-channel int8 keeps the
+``python scripts/benchmark.py --sections model --out m.json`` (record 208's 2950 detected
+beats, 2 threads, median of 5; diagnostic): batched fp32 20.7k, int8-dequantised 21.1k,
+torch.ao dynamic int8 (LSTM + Linear) 20.5k beats/s; one beat at a time 1.19k / 1.11k / 1.10k
+— the deprecated path gains nothing measurable (within run-to-run noise), so it is not used.
+Accuracy: symmetric per-channel int8 keeps the
 relative weight error below ~0.4 %, and tests check label agreement on real beats.
 
 Quantised: every weight tensor with >= 2 dims (conv, linear, LSTM ih/hh), per output row.
@@ -79,51 +81,3 @@ def save_int8(model: torch.nn.Module, path: str | Path) -> int:
 def load_int8_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Float32 state dict from an int8 safetensors file (no pickle involved)."""
     return dequantize_state_dict(load_file(str(path)))
-
-
-def _benchmark(checkpoint: str, n_beats: int = 4000, repeats: int = 3) -> dict[str, float]:
-    """Beats/s of fp32, int8-dequantised and torch.ao dynamic int8 (LSTM + Linear) on one
-    record's worth of random beats: ``python -m ecg_core.quantize checkpoints/diagnostic``."""
-    import time
-    import warnings
-
-    import numpy as np
-
-    from ecg_core.classifier import load_model, predict_beats
-
-    fp32 = load_model(checkpoint).model
-    int8 = load_model(checkpoint, quantized=True).model
-    cfg = fp32.cfg
-    rng = np.random.default_rng(0)
-    morph = rng.normal(size=(n_beats, cfg.in_channels, cfg.window_pre + cfg.window_post))
-    rr = rng.normal(scale=0.2, size=(n_beats, cfg.n_rr))
-    morph, rr = morph.astype(np.float32), rr.astype(np.float32)
-    models = {"fp32": fp32, "int8_dequantised": int8}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from torch.ao.quantization import quantize_dynamic
-
-            models["torch_ao_dynamic_int8"] = quantize_dynamic(
-                load_model(checkpoint).model, {torch.nn.LSTM, torch.nn.Linear}, dtype=torch.qint8
-            )
-    except Exception as err:  # noqa: BLE001 - report, don't fail, when the API is gone
-        print(f"torch.ao dynamic quantisation unavailable: {err}")
-    out = {}
-    for name, model in models.items():
-        predict_beats(model, morph[:256], rr[:256])  # warm-up
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.perf_counter()
-            predict_beats(model, morph, rr)
-            best = min(best, time.perf_counter() - start)
-        out[name] = n_beats / best
-        print(f"{name:>22}: {out[name]:9.0f} beats/s")
-    return out
-
-
-if __name__ == "__main__":
-    import sys
-
-    torch.set_num_threads(int(sys.argv[2]) if len(sys.argv) > 2 else 1)
-    _benchmark(sys.argv[1] if len(sys.argv) > 1 else "diagnostic")
