@@ -273,9 +273,11 @@ def _beats_message(s: dict) -> str:
     return text
 
 
-def _noisy_spans(
-    signal: np.ndarray, fs: float, usable_mask: np.ndarray | None
+def lead_noisy_spans(
+    signal: np.ndarray, fs: float, usable_mask: np.ndarray | None = None
 ) -> list[tuple[float, float]]:
+    """Spans (start_s, end_s) of one lead too noisy to analyse: the report's definition,
+    shared with scripts/evaluate.py --exclude-noisy so both judge noise the same way."""
     mask = quality_mask(signal, fs) if usable_mask is None else usable_mask
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != signal.shape:
@@ -309,7 +311,7 @@ def analyze(
     fs = float(record.fs)
 
     _notify(progress, 0.05, "Checking signal quality")
-    spans = _noisy_spans(signal, fs, usable_mask)
+    spans = lead_noisy_spans(signal, fs, usable_mask)
 
     _notify(progress, 0.15, "Detecting heartbeats")
     # One pass finds both the beats and the flutter/fibrillation episodes (no beats there).

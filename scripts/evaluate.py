@@ -61,7 +61,7 @@ from ecg_core.metrics import (  # noqa: E402
     qrs_counts,
     qrs_summary,
 )
-from ecg_core.pipeline import _noisy_spans  # noqa: E402  (the product's own quality call)
+from ecg_core.pipeline import lead_noisy_spans  # noqa: E402  (the product's own quality call)
 from ecg_core.preprocessing import select_lead  # noqa: E402
 from ecg_core.qrs import detect_qrs_and_vf  # noqa: E402
 from ecg_core.record import Record  # noqa: E402
@@ -169,7 +169,7 @@ def evaluate_record(
     first_sample = int(round(start_s * fs))
     scored = ref_samples >= first_sample
     ref_samples, ref_labels = ref_samples[scored], ref_labels[scored]
-    noisy_spans_s = _noisy_spans(signal, fs, None) if exclude_noisy else []
+    noisy_spans_s = lead_noisy_spans(signal, fs, None) if exclude_noisy else []
     ref_noisy = beats_in_spans(ref_samples, fs, noisy_spans_s)
     ref_samples, ref_labels = ref_samples[~ref_noisy], ref_labels[~ref_noisy]
     n_excluded = int(ref_noisy.sum())
