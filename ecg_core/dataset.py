@@ -36,6 +36,10 @@ WINDOW_MARGIN: int = 8
 #: Bump when the arrays' meaning changes, so stale caches are not reused.
 CACHE_VERSION: int = 2
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[1] / "cache"
+#: ``lead=OTHER_LEAD``: the lead that :func:`select_lead` would *not* pick (MIT-BIH: V1, V2,
+#: V4 or V5 next to MLII). Training on it as extra beat sequences with the same labels keeps
+#: the morphology stream from relying on MLII-specific shapes (other recorders, other leads).
+OTHER_LEAD: str = "other"
 
 
 @dataclass
@@ -95,7 +99,12 @@ def read_signal_and_beats(
         raw = wfdb.rdrecord(path)
         signal, fs, lead_names = raw.p_signal, float(raw.fs), list(raw.sig_name)
     ann = wfdb.rdann(path, annotator)
-    lead_index = select_lead(lead_names, lead)
+    if lead == OTHER_LEAD:
+        if len(lead_names) < 2:
+            raise ValueError(f"{path}: lead={OTHER_LEAD!r} needs a record with two leads")
+        lead_index = 1 if select_lead(lead_names, None) == 0 else 0
+    else:
+        lead_index = select_lead(lead_names, lead)
     return (
         np.asarray(signal[:, lead_index], dtype=np.float64),
         fs,
@@ -177,6 +186,30 @@ def build_beat_dataset(
         np.savez(tmp, **arrays)
         tmp.replace(cache_path)
     return _from_arrays(arrays)
+
+
+def concat_datasets(parts: list[BeatDataset], suffixes: list[str]) -> BeatDataset:
+    """One dataset from several (e.g. the same records in two leads), records renamed
+    ``name + suffix`` so that each lead stays its own beat sequence (record_ids offset)."""
+    if len(parts) != len(suffixes):
+        raise ValueError("one suffix per dataset")
+    geometry = {(p.pre, p.post, p.margin) for p in parts}
+    if len(geometry) != 1:
+        raise ValueError(f"datasets differ in window geometry: {geometry}")
+    offsets = np.cumsum([0] + [len(p.records) for p in parts[:-1]])
+    arrays = {
+        f.name: np.concatenate([getattr(p, f.name) for p in parts])
+        for f in fields(BeatDataset)
+        if f.name not in ("records", "record_ids", "pre", "post", "margin")
+    }
+    arrays["record_ids"] = np.concatenate(
+        [p.record_ids + o for p, o in zip(parts, offsets, strict=True)]
+    )
+    arrays["records"] = np.array(
+        [f"{r}{sfx}" for p, sfx in zip(parts, suffixes, strict=True) for r in p.records]
+    )
+    pre, post, margin = geometry.pop()
+    return BeatDataset(**arrays, pre=pre, post=post, margin=margin)
 
 
 def _from_arrays(arrays: dict[str, np.ndarray]) -> BeatDataset:

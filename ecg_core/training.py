@@ -105,6 +105,48 @@ class Augmenter:
         return centre_windows(x.astype(np.float32))
 
 
+def recorder_augment(
+    morph: np.ndarray,
+    rng: np.random.Generator,
+    invert_prob: float = 0.5,
+    lowpass_prob: float = 0.5,
+    lowpass_hz: tuple[float, float] = (15.0, 40.0),
+    fs: float = 128.0,
+) -> np.ndarray:
+    """Recorder / lead invariance on model inputs ``morph`` (B, T, 2, L), per sequence.
+
+    A sequence (a beat and its context, one record) gets one "recorder": with
+    ``invert_prob`` the lead's polarity is flipped (a lead placed the other way round, or
+    V1 against MLII), and with ``lowpass_prob`` a zero-phase 4th-order Butterworth-magnitude
+    low-pass at a cutoff drawn from ``lowpass_hz`` (a recorder's narrower bandwidth: Holter
+    recorders sampling at 128 Hz, SVDB, round off QRS). Both act on the beat *and* its
+    template, and the channels are re-normalised by the filtered template's peak-to-peak, so
+    the result is what :func:`~ecg_core.features.morphology` gives on the filtered signal.
+    Amplitude scaling per record is not needed: the template normalisation cancels it.
+    """
+    x = np.array(morph, dtype=np.float32, copy=True)
+    b = x.shape[0]
+    sign = np.where(rng.random(b) < invert_prob, -1.0, 1.0).astype(np.float32)
+    x *= sign[:, None, None, None]
+    on = rng.random(b) < lowpass_prob
+    if lowpass_prob > 0 and np.any(on):
+        beat, template = x[..., 0, :], x[..., 0, :] - x[..., 1, :]  # template / scale
+        pad = 16  # reflect-pad so the FFT's circular wrap does not mix the window's ends
+        length = x.shape[-1]
+        both = np.pad(np.stack([beat, template], axis=2), [(0, 0)] * 3 + [(pad, pad)], "reflect")
+        f_hz = np.fft.rfftfreq(both.shape[-1], d=1.0 / fs)
+        cutoff = rng.uniform(*lowpass_hz, size=b)
+        gain = 1.0 / np.sqrt(1.0 + (f_hz[None, :] / cutoff[:, None]) ** 8)  # (B, F)
+        gain[~on] = 1.0
+        spec = np.fft.rfft(both, axis=-1) * gain[:, None, None, :]
+        filt = np.fft.irfft(spec, n=both.shape[-1], axis=-1)[..., pad : pad + length]
+        fb, ft = filt[:, :, 0], filt[:, :, 1]
+        ratio = np.ptp(template, axis=-1) / np.maximum(np.ptp(ft, axis=-1), 1e-6)
+        x[..., 0, :] = fb * ratio[..., None]
+        x[..., 1, :] = (fb - ft) * ratio[..., None]
+    return x.astype(np.float32)
+
+
 def core_windows(data: BeatDataset, idx: np.ndarray) -> np.ndarray:
     """Un-augmented centred beat windows for beats ``idx`` (any shape) -> (..., pre + post)."""
     lo = data.margin

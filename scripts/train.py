@@ -23,7 +23,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ecg_core.aami import AAMI_CLASSES, DS1  # noqa: E402
 from ecg_core.classifier import FP32_WEIGHTS, INT8_WEIGHTS, predict_beats  # noqa: E402
-from ecg_core.dataset import build_beat_dataset, load_noise_records  # noqa: E402
+from ecg_core.dataset import (  # noqa: E402
+    OTHER_LEAD,
+    build_beat_dataset,
+    concat_datasets,
+    load_noise_records,
+)
 from ecg_core.features import morphology  # noqa: E402
 from ecg_core.models import (  # noqa: E402
     HybridBeatNet,
@@ -43,6 +48,7 @@ from ecg_core.training import (  # noqa: E402
     model_inputs,
     per_class_scores,
     record_bounds,
+    recorder_augment,
     sampling_weights,
     selection_score,
 )
@@ -69,6 +75,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="balanced sampling: p(beat) ∝ count(class)^-power",
     )
     p.add_argument("--no-augment", action="store_true")
+    p.add_argument(
+        "--other-lead",
+        action="store_true",
+        help="also train on the second MIT-BIH lead (V1/V2/V4/V5) of the training records, "
+        "as separate beat sequences with the same labels (validation stays MLII)",
+    )
+    p.add_argument(
+        "--recorder-aug",
+        action="store_true",
+        help="random polarity inversion and recorder low-pass per sequence "
+        "(ecg_core.training.recorder_augment)",
+    )
     p.add_argument(
         "--context-grad",
         action="store_true",
@@ -169,10 +187,16 @@ def main(argv=None) -> int:
     )
 
     data = build_beat_dataset(args.data_dir, DS1, causal=causal)
-    data.rr = data.rr[:, : cfg.n_rr]  # the rhythm-irregularity column is the optional last
     train_records = list(DS1) if args.final else list(DS1_TRAIN_RECORDS)
     val_records = list(DS1_VAL_RECORDS)
-    train_beats = np.flatnonzero(np.isin(data.records[data.record_ids], train_records))
+    train_names = list(train_records)
+    if args.other_lead:
+        other = build_beat_dataset(args.data_dir, DS1, causal=causal, lead=OTHER_LEAD)
+        # MLII records keep their names (validation reads them); the other lead is "<r>:other"
+        data = concat_datasets([data, other], ["", f":{OTHER_LEAD}"])
+        train_names += [f"{r}:{OTHER_LEAD}" for r in train_records]
+    data.rr = data.rr[:, : cfg.n_rr]  # the rhythm-irregularity column is the optional last
+    train_beats = np.flatnonzero(np.isin(data.records[data.record_ids], train_names))
     first, last = record_bounds(data.record_ids)
     p_beat = sampling_weights(data.labels[train_beats], power=args.sample_power)
     noise = None
@@ -183,8 +207,8 @@ def main(argv=None) -> int:
 
     model = HybridBeatNet(cfg)
     print(
-        f"{args.mode}: {count_parameters(model)} parameters; train {len(train_records)} "
-        f"records ({train_beats.size} beats), val {val_records}"
+        f"{args.mode}: {count_parameters(model)} parameters; train {len(train_names)} "
+        f"sequences ({train_beats.size} beats), val {val_records}"
     )
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     total_steps = args.epochs * args.steps_per_epoch
@@ -204,6 +228,8 @@ def main(argv=None) -> int:
             idx = context_of(centres, first, last, cfg.context_past, cfg.lookahead)
             windows = augment(data, idx) if augment else core_windows(data, idx)
             morph, rr = model_inputs(data, idx, windows)
+            if args.recorder_aug:
+                morph = torch.from_numpy(recorder_augment(morph.numpy(), rng))
             logits, _ = model(morph, rr, context_grad=args.context_grad)
             loss = focal_loss(
                 logits, torch.from_numpy(data.labels[centres]), class_weights, args.gamma
@@ -263,7 +289,7 @@ def main(argv=None) -> int:
     save_plots(out, history, best_cm, f"{args.mode}, epoch {best_epoch}")
     log = {
         "args": vars(args),
-        "train_records": train_records,
+        "train_records": train_names,
         "val_records": val_records,
         "parameters": count_parameters(model),
         "best_epoch": best_epoch,

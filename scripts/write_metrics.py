@@ -23,6 +23,8 @@ def _evaluate_module():
         "evaluate_script", ROOT / "scripts" / "evaluate.py"
     )
     module = importlib.util.module_from_spec(spec)
+    # registered so that --workers can pickle its functions (forked workers inherit it)
+    sys.modules["evaluate_script"] = module
     spec.loader.exec_module(module)
     return module
 

@@ -35,3 +35,54 @@ def test_lead_chosen_by_name_record_114(mitdb_dir):
     assert raw.sig_name[1] == "MLII"
     np.testing.assert_allclose(signal, raw.p_signal[:, 1])
     assert fs == 360.0
+
+
+def test_other_lead_is_the_non_mlii_lead_and_concat_keeps_sequences(mitdb_dir, tmp_path):
+    from ecg_core.dataset import OTHER_LEAD, concat_datasets
+
+    # 114 stores MLII second, so its "other" lead is column 0 (V5); 100's is column 1 (V5).
+    for name, column in (("114", 0), ("100", 1)):
+        signal, _, _, _ = read_signal_and_beats(mitdb_dir / name, lead=OTHER_LEAD)
+        raw = wfdb.rdrecord(str(mitdb_dir / name))
+        assert raw.sig_name[column] != "MLII"
+        np.testing.assert_allclose(signal, raw.p_signal[:, column])
+    ml = build_beat_dataset(mitdb_dir, ["114", "100"], causal=True, cache_dir=tmp_path)
+    ot = build_beat_dataset(
+        mitdb_dir, ["114", "100"], causal=True, lead=OTHER_LEAD, cache_dir=tmp_path
+    )
+    assert not np.allclose(ml.windows, ot.windows)
+    both = concat_datasets([ml, ot], ["", ":other"])
+    assert both.records.tolist() == ["114", "100", "114:other", "100:other"]
+    np.testing.assert_array_equal(both.labels, np.concatenate([ml.labels, ot.labels]))
+    # record ids stay contiguous per sequence and point at the right record
+    assert np.all(np.diff(both.record_ids) >= 0)
+    np.testing.assert_array_equal(both.subset(["100:other"]).windows, ot.subset(["100"]).windows)
+
+
+def test_recorder_augment_matches_morphology_of_filtered_beats(mitdb_dir):
+    from ecg_core.features import morphology
+    from ecg_core.training import recorder_augment
+
+    data = build_beat_dataset(mitdb_dir, ["208"], causal=False)
+    lo = data.margin
+    idx = np.arange(40, 48)
+    win = data.windows[idx][:, lo : lo + data.pre + data.post]
+    morph = morphology(win, data.templates[idx], data.scales[idx])[:, None]  # (B, 1, 2, L)
+    rng = np.random.default_rng(0)
+    # off: identity; inversion only: exact negation of both channels
+    np.testing.assert_array_equal(recorder_augment(morph, rng, 0.0, 0.0), morph)
+    np.testing.assert_allclose(recorder_augment(morph, rng, 1.0, 0.0), -morph)
+    # low-pass only: template channel keeps unit peak-to-peak, high frequencies lose energy,
+    # and the beat keeps its overall shape (a recorder's bandwidth, not a different beat)
+    out = recorder_augment(morph, rng, 0.0, 1.0, lowpass_hz=(15.0, 15.0))
+    template = out[:, 0, 0] - out[:, 0, 1]
+    np.testing.assert_allclose(
+        np.ptp(template, axis=-1), np.ptp(morph[:, 0, 0] - morph[:, 0, 1], axis=-1), rtol=1e-4
+    )
+
+    def roughness(x: np.ndarray) -> float:  # high-frequency content: 2nd-difference energy
+        return float(np.sum(np.diff(x, n=2, axis=-1) ** 2) / np.sum(x**2))
+
+    assert roughness(out[:, 0, 0]) < 0.5 * roughness(morph[:, 0, 0])
+    corr = [np.corrcoef(a, b)[0, 1] for a, b in zip(out[:, 0, 0], morph[:, 0, 0], strict=True)]
+    assert min(corr) > 0.9
