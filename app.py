@@ -498,7 +498,7 @@ def models_in_use() -> str:
 
 
 def model_card_markdown() -> str:
-    from ecg_core.hub import metrics_markdown_table
+    from ecg_core.model_card import metrics_markdown_table
 
     sections = []
     for metrics_path in sorted(CHECKPOINTS_DIR.glob("*/metrics.json")):

@@ -20,12 +20,12 @@ from ecg_core.errors import ECGInputError
 from ecg_core.hub import (
     HUB_ALLOW_PATTERNS,
     build_upload_folder,
-    iter_evaluations,
     parse_hub_location,
     resolve_checkpoint,
     resolve_with_fallback,
     validate_checkpoint_dir,
 )
+from ecg_core.model_card import iter_evaluations
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
