@@ -24,26 +24,22 @@ def load_evaluate_module():
     return module
 
 
-def test_cli_qrs_task_writes_valid_json(mitdb_dir, tmp_path):
-    out = tmp_path / "qrs.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--task",
-            "qrs",
-            "--data-dir",
-            str(mitdb_dir),
-            "--records",
-            "100,114",
-            "--out",
-            str(out),
-        ],
+def run_evaluate(*args: str) -> subprocess.CompletedProcess:
+    """Run scripts/evaluate.py as a user would; the caller checks the exit code."""
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=REPO,
         check=False,
+    )
+
+
+def test_cli_qrs_task_writes_valid_json(mitdb_dir, tmp_path):
+    out = tmp_path / "qrs.json"
+    proc = run_evaluate(
+        "--task", "qrs", "--data-dir", str(mitdb_dir), "--records", "100,114", "--out", str(out)
     )
     assert proc.returncode == 0, proc.stderr
     assert "TOTAL" in proc.stdout
@@ -66,24 +62,8 @@ def test_cli_skips_records_without_annotations(mitdb_dir, tmp_path):
     for name in ("100.hea", "100.dat", "101.hea", "101.dat", "101.atr"):
         (tmp_path / name).symlink_to(mitdb_dir / name)
     out = tmp_path / "r.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--task",
-            "qrs",
-            "--data-dir",
-            str(tmp_path),
-            "--records",
-            "all",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        check=False,
+    proc = run_evaluate(
+        "--task", "qrs", "--data-dir", str(tmp_path), "--records", "all", "--out", str(out)
     )
     assert proc.returncode == 0, proc.stderr
     assert "skipping 100" in proc.stdout
@@ -173,25 +153,16 @@ def test_exclude_noisy_on_nstdb_minus_6_db_and_clean_mitdb(nstdb_dir, mitdb_dir,
     assert default["excluded_beats"] == 0 and default["excluded_percent"] == 0.0
 
     out = tmp_path / "n.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--task",
-            "qrs",
-            "--data-dir",
-            str(nstdb_dir),
-            "--records",
-            "118e_6",
-            "--exclude-noisy",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        check=False,
+    proc = run_evaluate(
+        "--task",
+        "qrs",
+        "--data-dir",
+        str(nstdb_dir),
+        "--records",
+        "118e_6",
+        "--exclude-noisy",
+        "--out",
+        str(out),
     )
     assert proc.returncode == 0, proc.stderr
     usable = json.loads(out.read_text())
