@@ -37,7 +37,7 @@ def test_int8_file_round_trip(tmp_path):
     state = load_int8_state_dict(tmp_path / INT8_WEIGHTS)
     fresh = HybridBeatNet(diagnostic_config())
     fresh.load_state_dict(state, strict=True)
-    w = model.encoder.stem[0].weight
+    w = model.encoder.stem[0].weight.detach()
     assert torch.allclose(fresh.encoder.stem[0].weight, w, atol=float(w.abs().max()) / 127)
 
 
