@@ -29,6 +29,7 @@ from ecg_core.features import (
     running_templates,
     window_samples,
 )
+from ecg_core.io import read_record
 from ecg_core.preprocessing import CANONICAL_FS, resample_positions, select_lead, to_canonical
 
 #: Extra samples cut on each side of the beat window for rate jitter and shifts.
@@ -87,18 +88,12 @@ def read_signal_and_beats(
     record_path: str | Path, lead: str | int | None = None, annotator: str = "atr"
 ) -> tuple[np.ndarray, float, np.ndarray, list[str]]:
     """(signal_1d, fs, annotation samples, annotation symbols) of one WFDB record."""
-    import wfdb
-
     path = str(record_path)
-    try:
-        from ecg_core.io import read_record  # the project reader, when present
-
-        record = read_record(path)
-        signal, fs, lead_names = record.signal, float(record.fs), list(record.lead_names)
-    except ImportError:
-        raw = wfdb.rdrecord(path)
-        signal, fs, lead_names = raw.p_signal, float(raw.fs), list(raw.sig_name)
-    ann = wfdb.rdann(path, annotator)
+    record = read_record(path, annotation_extension=annotator)
+    if record.annotations is None:
+        raise ValueError(f"{path}: no {annotator!r} annotation file to take beat labels from")
+    signal, fs, lead_names = record.signal, float(record.fs), list(record.lead_names)
+    ann = record.annotations
     if lead == OTHER_LEAD:
         if len(lead_names) < 2:
             raise ValueError(f"{path}: lead={OTHER_LEAD!r} needs a record with two leads")
@@ -108,8 +103,8 @@ def read_signal_and_beats(
     return (
         np.asarray(signal[:, lead_index], dtype=np.float64),
         fs,
-        np.asarray(ann.sample, dtype=np.int64),
-        list(ann.symbol),
+        np.asarray(ann.samples, dtype=np.int64),
+        list(ann.symbols),
     )
 
 

@@ -53,6 +53,7 @@ from ecg_core.aami import (  # noqa: E402
     symbols_to_classes,
 )
 from ecg_core.analysis import beats_in_spans  # noqa: E402
+from ecg_core.io import read_record  # noqa: E402
 from ecg_core.metrics import (  # noqa: E402
     MATCH_TOLERANCE_S,
     count_matrix,
@@ -86,29 +87,8 @@ def available_records(data_dir: Path) -> list[str]:
 
 
 def read_annotated_record(path: Path, annotator: str = "atr") -> Record:
-    """Read a WFDB record with its annotations (ecg_core.io when present, else wfdb)."""
-    try:
-        from ecg_core.io import read_record
-    except ImportError:  # io not landed yet: read with wfdb directly
-        return _read_with_wfdb(path, annotator)
+    """Read a WFDB record with its ``annotator`` annotations, through the product's reader."""
     return read_record(str(path), annotation_extension=annotator)
-
-
-def _read_with_wfdb(path: Path, annotator: str) -> Record:
-    import wfdb
-
-    from ecg_core.record import Annotations
-
-    rec = wfdb.rdrecord(str(path))
-    ann = wfdb.rdann(str(path), annotator)
-    return Record(
-        signal=np.asarray(rec.p_signal, dtype=np.float64),
-        fs=float(rec.fs),
-        lead_names=list(rec.sig_name),
-        name=path.name,
-        units=list(rec.units),
-        annotations=Annotations(np.asarray(ann.sample, dtype=np.int64), list(ann.symbol)),
-    )
 
 
 def reference_beats(record: Record) -> tuple[np.ndarray, np.ndarray]:
