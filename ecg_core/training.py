@@ -80,15 +80,21 @@ class Augmenter:
 
     def __call__(self, data: BeatDataset, idx: np.ndarray) -> np.ndarray:
         """idx (B, T) -> augmented, centred core windows (B, T, pre + post)."""
-        rng, (b, t) = self.rng, idx.shape
-        length = data.pre + data.post
+        return self.augment_windows(data.windows[idx], data.scales[idx], data.pre, data.margin)
+
+    def augment_windows(
+        self, wide: np.ndarray, scales: np.ndarray, pre: int, margin: int
+    ) -> np.ndarray:
+        """Wide windows (B, T, pre + post + 2 * margin) and their template scales (B, T)
+        -> augmented, centred core windows (B, T, pre + post)."""
+        rng, (b, t) = self.rng, scales.shape
+        length = wide.shape[-1] - 2 * margin
         scale_t = 1.0 + rng.uniform(-self.stretch, self.stretch, size=(b, 1, 1))
         shift = rng.uniform(-self.shift, self.shift, size=(b, t, 1))
-        pos = data.pre + data.margin + (np.arange(length) - data.pre) * scale_t + shift
-        pos = np.clip(pos, 0, data.windows.shape[1] - 1.001)
+        pos = pre + margin + (np.arange(length) - pre) * scale_t + shift
+        pos = np.clip(pos, 0, wide.shape[-1] - 1.001)
         i0 = pos.astype(np.int64)
         frac = (pos - i0).astype(np.float32)
-        wide = data.windows[idx]  # (B, T, W)
         x = (
             np.take_along_axis(wide, i0, -1) * (1 - frac)
             + np.take_along_axis(wide, i0 + 1, -1) * frac
@@ -100,7 +106,7 @@ class Augmenter:
             seg = self.noise[which[..., None], start[..., None] + np.arange(length)]
             snr = rng.uniform(*self.snr_db, size=(b, 1, 1))
             on = rng.random((b, 1, 1)) < self.noise_prob
-            gain = np.where(on, 10 ** (-snr / 20), 0.0) * data.scales[idx][..., None]
+            gain = np.where(on, 10 ** (-snr / 20), 0.0) * scales[..., None]
             x = x + (seg * gain).astype(np.float32)
         return centre_windows(x.astype(np.float32))
 
@@ -147,6 +153,43 @@ def recorder_augment(
     return x.astype(np.float32)
 
 
+def mix_leads(
+    data: BeatDataset,
+    idx: np.ndarray,
+    partner: np.ndarray,
+    rng: np.random.Generator,
+    prob: float = 0.5,
+    min_scale: float = 0.3,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Virtual leads: (wide windows, templates, scales) for beats ``idx`` (B, T), where with
+    ``prob`` a sequence is replaced by ``cos(a) * lead + sin(a) * other lead`` at a random
+    angle ``a`` (each lead first in units of its own template's peak-to-peak).
+
+    ``partner[i]`` is the same beat in the record's other lead. A lead is a projection of the
+    heart's electrical vector; MIT-BIH gives two projections per beat (MLII and V1/V2/V4/V5),
+    and mixing them yields projections in between and beyond (inverted T waves, negative or
+    biphasic QRS) with the labels unchanged: other recorders place their leads elsewhere, and
+    a model that learnt "MLII shape" reads their normal beats as ectopic. Mixtures whose
+    template nearly cancels (peak-to-peak < ``min_scale`` template units) keep the first lead.
+    """
+    wide, templates, scales = data.windows[idx], data.templates[idx], data.scales[idx]
+    other = partner[idx]
+    b = idx.shape[0]
+    angle = rng.uniform(0.0, 2 * np.pi, size=(b, 1, 1)).astype(np.float32)
+    cos, sin = np.cos(angle), np.sin(angle)
+    s_a, s_b = scales[..., None], data.scales[other][..., None]
+    mixed_templates = cos * templates / s_a + sin * data.templates[other] / s_b
+    mixed_scales = np.ptp(mixed_templates, axis=-1)
+    use = (rng.random(b) < prob) & np.all(mixed_scales >= min_scale, axis=1)
+    mixed_wide = cos * wide / s_a + sin * data.windows[other] / s_b
+    u = use[:, None, None]
+    return (
+        np.where(u, mixed_wide, wide).astype(np.float32),
+        np.where(u, mixed_templates, templates).astype(np.float32),
+        np.where(use[:, None], mixed_scales, scales).astype(np.float32),
+    )
+
+
 def core_windows(data: BeatDataset, idx: np.ndarray) -> np.ndarray:
     """Un-augmented centred beat windows for beats ``idx`` (any shape) -> (..., pre + post)."""
     lo = data.margin
@@ -154,12 +197,20 @@ def core_windows(data: BeatDataset, idx: np.ndarray) -> np.ndarray:
 
 
 def model_inputs(
-    data: BeatDataset, idx: np.ndarray, windows: np.ndarray
+    data: BeatDataset,
+    idx: np.ndarray,
+    windows: np.ndarray,
+    templates: np.ndarray | None = None,
+    scales: np.ndarray | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(morph (B, T, 2, L), rr (B, T, n_rr)) tensors for beats ``idx`` (B, T)."""
+    """(morph (B, T, 2, L), rr (B, T, n_rr)) tensors for beats ``idx`` (B, T); templates and
+    scales default to the dataset's (:func:`mix_leads` gives its own)."""
     b, t = idx.shape
-    flat = idx.reshape(-1)
-    morph = morphology(windows.reshape(b * t, -1), data.templates[flat], data.scales[flat])
+    templates = data.templates[idx] if templates is None else templates
+    scales = data.scales[idx] if scales is None else scales
+    morph = morphology(
+        windows.reshape(b * t, -1), templates.reshape(b * t, -1), scales.reshape(b * t)
+    )
     return (
         torch.from_numpy(morph.reshape(b, t, *morph.shape[1:])),
         torch.from_numpy(data.rr[idx]),

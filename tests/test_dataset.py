@@ -86,3 +86,42 @@ def test_recorder_augment_matches_morphology_of_filtered_beats(mitdb_dir):
     assert roughness(out[:, 0, 0]) < 0.5 * roughness(morph[:, 0, 0])
     corr = [np.corrcoef(a, b)[0, 1] for a, b in zip(out[:, 0, 0], morph[:, 0, 0], strict=True)]
     assert min(corr) > 0.9
+
+
+def test_mix_leads_is_a_projection_of_the_two_leads(mitdb_dir):
+    from ecg_core.dataset import OTHER_LEAD, concat_datasets
+    from ecg_core.features import morphology
+    from ecg_core.training import mix_leads
+
+    ml = build_beat_dataset(mitdb_dir, ["208"], causal=False)
+    n = len(ml)
+    lo, length = ml.margin, ml.pre + ml.post
+    idx = np.arange(100, 164).reshape(16, 4)  # 16 sequences of 4 consecutive beats
+
+    def morph_of(wide, templates, scales):
+        core = wide[..., lo : lo + length].reshape(-1, length)
+        core = core - np.median(core, axis=-1, keepdims=True)
+        return morphology(core, templates.reshape(-1, length), scales.reshape(-1)).reshape(
+            16, 4, 2, length
+        )
+
+    original = morph_of(ml.windows[idx], ml.templates[idx], ml.scales[idx])
+    # A record mixed with an identical copy of itself: cos(a) x + sin(a) x, i.e. the same
+    # beat scaled by (cos + sin). In template units that is the beat or its negation, with
+    # one sign per sequence (a sequence is one "lead").
+    twin = concat_datasets([ml, ml], ["", ":twin"])
+    partner = np.concatenate([np.arange(n) + n, np.arange(n)])
+    rng = np.random.default_rng(1)
+    mixed = morph_of(*mix_leads(twin, idx, partner, rng, prob=1.0))
+    sign = np.sign(np.sum(mixed * original, axis=(2, 3)))  # (16, 4)
+    assert np.all(sign == sign[:, :1]) and {-1.0, 1.0} == set(sign[:, 0])
+    np.testing.assert_allclose(mixed, sign[..., None, None] * original, atol=1e-4)
+    # prob 0: untouched; with the real second lead (V1 in 208) sequences do change
+    same = mix_leads(twin, idx, partner, rng, prob=0.0)
+    np.testing.assert_array_equal(same[0], ml.windows[idx])
+    other = build_beat_dataset(mitdb_dir, ["208"], causal=False, lead=OTHER_LEAD)
+    both = concat_datasets([ml, other], ["", ":other"])
+    wide, templates, scales = mix_leads(both, idx, partner, rng, prob=1.0)
+    assert np.all(scales > 0)
+    changed = ~np.all(np.isclose(morph_of(wide, templates, scales), original), axis=(1, 2, 3))
+    assert changed.sum() >= 12  # all but those whose mixture nearly cancels
