@@ -535,7 +535,8 @@ two patients are in the training database, so this measures noise, not new patie
 
 ## How the figures were measured
 
-- **Data**: the MIT-BIH Arrhythmia Database (48 half-hour two-lead records, 360 Hz, lead MLII).
+- **Data**: the MIT-BIH Arrhythmia Database (48 half-hour two-lead records, 360 Hz); training
+  uses both leads and random mixtures of them, so that other leads and recorders read alike.
 - **Inter-patient split** (de Chazal et al. 2004): the model is trained on the 22 records of DS1
   and tested on 22 *other patients* (DS2); the paced records 102, 104, 107, 217 are left out.
   No patient is in both. (Random splits over beats mix the same patients into training and

@@ -254,7 +254,8 @@ classifiers generalise across patients and recorders. Any input rate is resample
 ## Evaluation protocol
 
 Inter-patient protocol of de Chazal et al. (2004) on the MIT-BIH Arrhythmia Database: trained
-and selected on DS1 only (validation carved by record), reported on DS2 (22 records of patients
+on DS1 only, training recipe chosen on DS1 and on a development subset of the MIT-BIH
+Supraventricular Arrhythmia Database (never on DS2), reported on DS2 (22 records of patients
 never seen in training); paced records 102, 104, 107, 217 left out. AAMI EC57 classes; Se =
 TP/(TP+FN), +P = TP/(TP+FP). "reference" scores classify the annotated beats; "detected" scores
 run our own QRS detector end to end (a detection matches a reference beat within 150 ms).
@@ -266,8 +267,8 @@ Random beat-level splits leak patients and are not used.
 
 - **Not a medical device.** A research tool; it has not been clinically validated or cleared
   by any regulator and must not be used for diagnosis or treatment decisions.
-- **Domain shift.** Trained on 47 patients recorded in 1975-1979 (MIT-BIH, 360 Hz, mostly lead
-  MLII). Other leads, recorders, sampling rates, filters and populations lower accuracy,
+- **Domain shift.** Trained on 22 patients recorded in 1975-1979 (MIT-BIH DS1, 360 Hz, lead
+  MLII, the second lead and random mixtures of the two). Other leads, recorders, sampling rates, filters and populations lower accuracy,
   S beats most. Adapt and re-evaluate on your own data (`scripts/adapt.py`).
 - **Noise.** Muscle artefact and electrode motion (see the MIT-BIH Noise Stress Test results)
   cause missed and false beats and false V labels; noisy spans are flagged by the app.

@@ -1,0 +1,116 @@
+"""Score trained checkpoints on the development sets we choose by (never DS2).
+
+For each checkpoint folder (written by ``scripts/train.py``):
+- the SVDB subset zero-shot, reference beats (another recorder, 128 Hz): V and S Se / +P;
+- the five DS1 validation records, reference beats, and false S on record 201 (atrial
+  fibrillation) — a held-out figure only for runs trained with ``--early-stop``; the others
+  trained on these records, and the table says so.
+
+    python scripts/ablation.py /tmp/runs/* --out results/ablation.json
+
+The training arguments of each run are read from its ``train_log.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from evaluate import read_annotated_record, reference_beats  # noqa: E402
+
+from ecg_core.aami import AAMI_CLASSES  # noqa: E402
+from ecg_core.classifier import load_model  # noqa: E402
+from ecg_core.preprocessing import select_lead  # noqa: E402
+from ecg_core.training import DS1_VAL_RECORDS, confusion, per_class_scores  # noqa: E402
+
+S, V = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
+
+
+def score_records(model, paths: list[Path]) -> dict:
+    """Totals over records (reference beats, the lead the product would pick)."""
+    labels, preds, per_record = [], [], {}
+    for path in paths:
+        record = read_annotated_record(path)
+        samples, truth = reference_beats(record)
+        lead = select_lead(record.lead_names, None)
+        pred = model.classify(record.signal[:, lead], record.fs, samples).labels
+        cm = confusion(truth, pred)
+        per_record[path.name] = {"false_S": int(cm[:, S].sum() - cm[S, S])}
+        labels.append(truth)
+        preds.append(pred)
+    scores = per_class_scores(np.concatenate(labels), np.concatenate(preds))
+    return {"scores": {c: scores[c] for c in ("S", "V")}, "per_record": per_record}
+
+
+def describe(log: dict) -> str:
+    """The train.py arguments that differ from the defaults (the row's recipe)."""
+    from train import parse_args
+
+    defaults = vars(parse_args(["--mode", log["args"]["mode"], "--out", "x"]))
+    skip = {"out", "threads", "data_dir", "noise_dir"}
+    diff = []
+    for key, value in log["args"].items():
+        if key in skip or key not in defaults or defaults[key] == value:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):  # --flag / --no-flag
+            diff.append(flag if value else "--no-" + flag[2:])
+        else:
+            diff.append(f"{flag} {value}")
+    return " ".join(diff) or "(defaults)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="+", type=Path)
+    parser.add_argument("--svdb", type=Path, default=ROOT.parent / "shared/data/svdb-adapt")
+    parser.add_argument("--mitdb", type=Path, default=ROOT.parent / "shared/data/mitdb")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    svdb_paths = [p.with_suffix("") for p in sorted(args.svdb.glob("*.hea"))]
+    val_paths = [args.mitdb / r for r in DS1_VAL_RECORDS]
+    rows = []
+    for folder in args.checkpoints:
+        log = json.loads((folder / "train_log.json").read_text())
+        model = load_model(folder)
+        svdb = score_records(model, svdb_paths)
+        val = score_records(model, val_paths)
+        row = {
+            "checkpoint": str(folder),
+            "mode": log["args"]["mode"],
+            "recipe": describe(log),
+            "seed": log["args"]["seed"],
+            "val_held_out": not log.get("val_records_trained_on", False),
+            "svdb": svdb["scores"],
+            "ds1_val": val["scores"],
+            "false_S_201": val["per_record"]["201"]["false_S"],
+        }
+        rows.append(row)
+
+        def pair(sc, c):
+            return f"{sc[c]['se']:.1f} / {sc[c]['ppv']:.1f}"
+
+        print(
+            f"{folder.name}: {row['mode']} {row['recipe']} | SVDB V {pair(svdb['scores'], 'V')} "
+            f"S {pair(svdb['scores'], 'S')} | 201 false S {row['false_S_201']}"
+            f"{'' if row['val_held_out'] else ' (trained on)'}",
+            flush=True,
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    command = "python scripts/ablation.py " + " ".join(str(c) for c in args.checkpoints)
+    args.out.write_text(json.dumps({"command": command, "runs": rows}, indent=1) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,51 @@
+"""scripts/train.py end to end: a few real steps of the shipped recipe on MIT-BIH DS1."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ecg_core.classifier import load_model
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
+
+
+def _train_module():
+    spec = importlib.util.spec_from_file_location("train_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_defaults_are_the_shipped_recipe():
+    args = _train_module().parse_args(["--mode", "diagnostic", "--out", "x"])
+    # what checkpoints/*/train_log.json records for the shipped models
+    shipped = json.loads((SCRIPT.parents[1] / "checkpoints/diagnostic/train_log.json").read_text())
+    for key in ("epochs", "other_lead", "recorder_aug", "lead_mix", "rr_cv", "ema", "early_stop"):
+        assert getattr(args, key) == shipped["args"][key], key
+
+
+def test_train_writes_a_loadable_checkpoint(mitdb_dir, tmp_path):
+    out = tmp_path / "run"
+    argv = ["--mode", "realtime", "--out", str(out), "--data-dir", str(mitdb_dir)]
+    argv += ["--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "32", "--noise-dir", ""]
+    assert _train_module().main(argv) == 0
+    for name in ("config.json", "model.safetensors", "model_int8.safetensors", "train_log.json"):
+        assert (out / name).is_file(), name
+    for name in ("loss_curve.png", "val_confusion.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    log = json.loads((out / "train_log.json").read_text())
+    # all of DS1, both leads: the validation records are trained on and the log says so
+    assert log["val_records_trained_on"] is True
+    assert "201" in log["train_records"] and "201:other" in log["train_records"]
+    assert log["args"]["lead_mix"] == 0.5
+    model = load_model(out)
+    assert model.config.n_rr == 4 and model.config.causal
+    rng = np.random.default_rng(0)
+    signal = np.sin(np.arange(20 * 360) / 360 * 2 * np.pi) + 0.01 * rng.standard_normal(20 * 360)
+    predictions = model.classify(signal, 360.0, np.arange(200, 7000, 300))
+    assert predictions.probs.shape == (23, 5)
+    np.testing.assert_allclose(predictions.probs.sum(axis=1), 1.0, rtol=1e-5)
