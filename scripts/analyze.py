@@ -28,6 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ecg_core.errors import ECGInputError  # noqa: E402
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+#: A folder's .txt files are documentation (PhysioNet's README.txt, SHA256SUMS.txt, ...), not
+#: records: a folder gives its .csv / .tsv files only; a .txt ECG can be named on its own.
+FOLDER_CSV_SUFFIXES = {".csv", ".tsv"}
 WFDB_SUFFIXES = {".hea", ".dat", ".atr"}
 
 # One model per worker process, loaded once (see _init_worker).
@@ -38,15 +41,16 @@ _OPTIONS: dict = {}
 def expand_inputs(inputs: list[str]) -> list[tuple[str, str]]:
     """(display name, path for read_record) for every record the inputs name.
 
-    A folder gives each ``*.hea`` record and each CSV in it (sorted); a path that names
-    nothing readable is kept as is so that its error is reported with the others.
+    A folder gives each ``*.hea`` record and each ``.csv`` / ``.tsv`` in it (sorted; its
+    ``.txt`` files are taken for documentation); a path that names nothing readable is kept
+    as is so that its error is reported with the others.
     """
     items: list[tuple[str, str]] = []
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
             found = sorted({p.with_suffix("") for p in path.glob("*.hea")})
-            csvs = sorted(p for p in path.iterdir() if p.suffix.lower() in CSV_SUFFIXES)
+            csvs = sorted(p for p in path.iterdir() if p.suffix.lower() in FOLDER_CSV_SUFFIXES)
             if not found and not csvs:
                 items.append((raw, raw))  # reported as an error: nothing to analyse there
             items += [(p.name, str(p)) for p in found]

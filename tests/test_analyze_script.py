@@ -39,6 +39,9 @@ def test_analyze_script_writes_both_files_and_reports_bad_inputs(mitdb_dir, tmp_
     folder.mkdir()
     write_csv(synthesize(SyntheticSettings(duration_s=60, seed=2)), folder / "syn.csv")
     (folder / "bad.csv").write_text("time,ecg\n0.0,hello\n0.1,world\n")
+    # a database folder's documentation is not a record (PhysioNet ships README.txt, RECORDS)
+    (folder / "README.txt").write_text("Documentation, not an ECG.\n")
+    (folder / "RECORDS").write_text("syn\n")
     out = tmp_path / "out"
     result = run_script(
         str(mitdb_dir / "208"), str(folder), str(tmp_path / "missing"), "--out", str(out)
