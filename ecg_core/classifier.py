@@ -19,13 +19,16 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
+from ecg_core.aami import AAMI_CLASSES
 from ecg_core.features import beat_features
 from ecg_core.models import HybridBeatNet, ModelConfig, context_indices
 from ecg_core.preprocessing import CANONICAL_FS, resample_positions, to_canonical, validate_fs
+from ecg_core.rhythm import af_beats
 
 CHECKPOINTS_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
 FP32_WEIGHTS = "model.safetensors"
 INT8_WEIGHTS = "model_int8.safetensors"
+S_INDEX, V_INDEX = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
 
 
 @dataclass
@@ -37,6 +40,7 @@ class BeatPredictions:
     attention: np.ndarray  # (n, L) float32, sums to 1 over the beat window
     window_offset_s: float  # time of attention[:, 0] relative to the R peak (negative)
     window_fs: float  # rate of the attention steps (Hz)
+    in_af: np.ndarray  # (n,) bool: beat in atrial fibrillation (ecg_core.rhythm.af_beats)
 
 
 def resolve_checkpoint(name_or_path: str | Path) -> Path:
@@ -117,10 +121,19 @@ class BeatClassifier:
             canonical, r_c, causal=cfg.causal, pre=cfg.window_pre, post=cfg.window_post
         )
         probs, attention = predict_beats(self.model, feats.morph, feats.rr[:, : cfg.n_rr])
+        # Inside atrial fibrillation "premature" means nothing: no beat there is S. The
+        # network's S probability goes to the other classes in proportion (a Holter reader
+        # reports AF, not thousands of S beats). The AF call uses the network's V labels.
+        in_af = af_beats(r_c, CANONICAL_FS, probs.argmax(axis=1) == V_INDEX, causal=cfg.causal)
+        if in_af.any():
+            probs = probs.copy()
+            probs[in_af, S_INDEX] = 0.0
+            probs[in_af] /= np.maximum(probs[in_af].sum(axis=1, keepdims=True), 1e-12)
         stride = cfg.attention_stride
         return BeatPredictions(
             probs=probs,
             labels=probs.argmax(axis=1).astype(np.int64),
+            in_af=in_af,
             attention=attention,
             window_offset_s=float(((stride - 1) / 2 - cfg.window_pre) / cfg.fs),
             window_fs=float(cfg.fs / stride),

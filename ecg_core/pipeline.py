@@ -27,11 +27,12 @@ from ecg_core.preprocessing import select_lead
 from ecg_core.qrs import detect_qrs_and_vf
 from ecg_core.quality import noisy_spans, quality_mask
 from ecg_core.record import Record
+from ecg_core.rhythm import spans_of
 
 ProgressFn = Callable[[float, str], Any]
 
 PROB_COLUMNS = [f"p_{c}" for c in AAMI_CLASSES]
-BEAT_COLUMNS = ["sample", "time_s", "label", "confidence", *PROB_COLUMNS, "noisy"]
+BEAT_COLUMNS = ["sample", "time_s", "label", "confidence", *PROB_COLUMNS, "noisy", "af"]
 
 
 @dataclass
@@ -41,7 +42,8 @@ class Report:
     - ``summary``: flat dict of plain numbers and strings (see :func:`build_summary`);
     - ``beats``: one row per detected beat — ``sample`` (at the record's own rate ``fs``),
       ``time_s``, ``label`` (N/S/V/F/Q), ``confidence`` (the top probability),
-      ``p_N`` .. ``p_Q``, ``noisy`` (inside a noisy span: excluded from burden, HR, runs);
+      ``p_N`` .. ``p_Q``, ``noisy`` (inside a noisy span: excluded from burden, HR, runs),
+      ``af`` (in atrial fibrillation, :mod:`ecg_core.rhythm`: never labelled S);
     - ``attention``: ``(n_beats, L)`` float32, the model's attention over each beat window;
       column j lies at ``attention_offset_s + j / attention_fs`` seconds from the R peak
       (see :meth:`attention_times_s`);
@@ -52,6 +54,7 @@ class Report:
     - ``vf_spans``: ``(start_s, end_s)`` of ventricular flutter/fibrillation episodes
       (:func:`ecg_core.flutter.detect_vf_spans`): a critical finding; no beats are counted
       inside them;
+    - ``af_spans``: ``(start_s, end_s)`` of atrial fibrillation episodes (first to last beat);
     - ``reference``: agreement with the record's beat annotations (None without them).
     """
 
@@ -72,6 +75,7 @@ class Report:
     hr_trend: pd.DataFrame
     noisy_spans: list[tuple[float, float]] = field(default_factory=list)
     vf_spans: list[tuple[float, float]] = field(default_factory=list)
+    af_spans: list[tuple[float, float]] = field(default_factory=list)
     reference: dict | None = None
 
     def attention_times_s(self) -> np.ndarray:
@@ -98,6 +102,7 @@ class Report:
                 },
                 "noisy_spans": [list(span) for span in self.noisy_spans],
                 "vf_spans": [list(span) for span in self.vf_spans],
+                "af_spans": [list(span) for span in self.af_spans],
                 "reference": self.reference,
             }
         )
@@ -135,7 +140,12 @@ def _notify(progress: ProgressFn | None, fraction: float, message: str) -> None:
 
 
 def beat_table(
-    r_peaks: np.ndarray, fs: float, labels: np.ndarray, probs: np.ndarray, noisy: np.ndarray
+    r_peaks: np.ndarray,
+    fs: float,
+    labels: np.ndarray,
+    probs: np.ndarray,
+    noisy: np.ndarray,
+    in_af: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The per-beat DataFrame of :class:`Report` (columns :data:`BEAT_COLUMNS`)."""
     probs = np.asarray(probs, dtype=np.float32).reshape(-1, len(AAMI_CLASSES))
@@ -150,6 +160,7 @@ def beat_table(
     for i, column in enumerate(PROB_COLUMNS):
         table[column] = probs[:, i]
     table["noisy"] = np.asarray(noisy, dtype=bool)
+    table["af"] = np.zeros(len(table), bool) if in_af is None else np.asarray(in_af, bool)
     return table
 
 
@@ -193,6 +204,7 @@ def build_summary(
     spans: list[tuple[float, float]],
     runs: pd.DataFrame,
     vf_spans: Sequence[tuple[float, float]] = (),
+    af_spans: Sequence[tuple[float, float]] = (),
 ) -> dict:
     """The flat summary a clinician reads first (all values plain numbers or strings)."""
     fs, duration_s = record.fs, record.duration_s
@@ -222,7 +234,10 @@ def build_summary(
         "noisy_s": round(noisy_s, 2),
         "vf_episodes": len(vf_spans),
         "vf_s": round(analysis.spans_total_s(vf_spans, duration_s), 2),
+        "af_episodes": len(af_spans),
+        "af_s": round(analysis.spans_total_s(af_spans, duration_s), 2),
     }
+    summary["af_burden_pct"] = round(100.0 * summary["af_s"] / duration_s, 2) if duration_s else 0.0
     summary["message"] = summary_message(summary)
     return summary
 
@@ -268,6 +283,11 @@ def _beats_message(s: dict) -> str:
         text += " Runs: " + ", ".join(events) + "."
         if s["nsvt"] and s["v_triplets"]:
             text += " (NSVT counts every run of >= 3 V beats above 100 bpm, fast triplets too.)"
+    if s.get("af_episodes"):
+        text += (
+            f" Atrial fibrillation: {s['af_episodes']} episode(s), {s['af_s'] / 60:.1f} min "
+            f"({s['af_burden_pct']:.1f}% of the record; no S beats are counted inside)."
+        )
     if s["noisy_spans"]:
         text += f" {s['noisy_spans']} noisy span(s) ({s['noisy_s']:.0f} s) excluded."
     return text
@@ -332,11 +352,14 @@ def analyze(
         attention = np.asarray(predictions.attention, dtype=np.float32)
         attention_offset_s = float(predictions.window_offset_s)
         attention_fs = float(predictions.window_fs)
+        in_af = np.asarray(getattr(predictions, "in_af", np.zeros(r_peaks.size, bool)), bool)
     else:
         probs = np.zeros((0, len(AAMI_CLASSES)), np.float32)
         labels = np.zeros(0, np.int64)
         attention = np.zeros((0, 0), np.float32)
         attention_offset_s, attention_fs = 0.0, 1.0
+        in_af = np.zeros(0, bool)
+    af_spans = [(a / fs, b / fs) for a, b in spans_of(in_af, r_peaks)]
 
     mode = str(getattr(model, "mode", mode))
     model_name = str(getattr(model, "name", mode)) if model is not None else mode
@@ -344,7 +367,7 @@ def analyze(
     noisy = analysis.beats_in_spans(r_peaks, fs, spans)
     runs = run_detection.find_runs(r_peaks, labels, fs, noisy)
     summary = build_summary(
-        record, lead_name, mode, model_name, r_peaks, labels, noisy, spans, runs, vf_spans
+        record, lead_name, mode, model_name, r_peaks, labels, noisy, spans, runs, vf_spans, af_spans
     )
     report = Report(
         name=record.name,
@@ -355,7 +378,7 @@ def analyze(
         mode=mode,
         model_name=model_name,
         summary=summary,
-        beats=beat_table(r_peaks, fs, labels, probs, noisy),
+        beats=beat_table(r_peaks, fs, labels, probs, noisy, in_af),
         attention=attention,
         attention_offset_s=attention_offset_s,
         attention_fs=attention_fs,
@@ -364,6 +387,7 @@ def analyze(
         hr_trend=analysis.hr_trend(r_peaks, fs, noisy, record.duration_s),
         noisy_spans=spans,
         vf_spans=vf_spans,
+        af_spans=af_spans,
         reference=reference_agreement(record, r_peaks, labels, fs),
     )
     _notify(progress, 1.0, "Done")
