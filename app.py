@@ -548,6 +548,8 @@ two patients are in the training database, so this measures noise, not new patie
   false beats count as errors).
 - **Modes**: *real-time* sees only the past (causal filters, past beats only, no look-ahead);
   *diagnostic* also sees the next beat and a beat template centred on the current beat.
+- **Atrial fibrillation**: stretches of irregularly irregular rhythm (≥ 60 beats, from the RR
+  intervals) are reported as AF episodes, and no beat inside them is labelled S.
 
 ## Limitations
 

@@ -73,16 +73,18 @@ def _irregularity_and_dominance(win: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return irregularity, dominance
 
 
+def _runs(flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) indices of each run of True in ``flag``, end exclusive."""
+    edges = np.diff(np.concatenate([[0], np.asarray(flag, np.int8), [0]]))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
 def _keep_long_runs(flag: np.ndarray, min_len: int) -> np.ndarray:
     """Only runs of True at least ``min_len`` long stay True."""
-    if not flag.any():
-        return flag
-    edges = np.diff(np.concatenate([[0], flag.astype(np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     out = np.zeros_like(flag)
-    for s, e in zip(starts, ends, strict=True):
-        if e - s >= min_len:
-            out[s:e] = True
+    for start, end in zip(*_runs(flag), strict=True):
+        if end - start >= min_len:
+            out[start:end] = True
     return out
 
 
@@ -119,6 +121,5 @@ def af_beats(
 
 def spans_of(flag: np.ndarray, positions: np.ndarray) -> list[tuple[int, int]]:
     """(first, last) positions of each run of True in ``flag`` (e.g. AF episodes in samples)."""
-    edges = np.diff(np.concatenate([[0], np.asarray(flag, np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
-    return [(int(positions[a]), int(positions[b])) for a, b in zip(starts, ends, strict=True)]
+    starts, ends = _runs(flag)
+    return [(int(positions[a]), int(positions[b - 1])) for a, b in zip(starts, ends, strict=True)]
