@@ -377,6 +377,7 @@ def _window_view(session: Session, start_s: float, length_s: float, beat_index: 
         selected_sample=selected,
         visible_s=min(10.0, float(length_s)),
         vf_spans=session.report.vf_spans,
+        af_spans=session.report.af_spans,
     )
 
 
@@ -415,6 +416,7 @@ def render_views(session: Session | None, length_s: float):
             report.noisy_spans,
             window=(start_s, start_s + float(length_s)),
             vf_spans=report.vf_spans,
+            af_spans=report.af_spans,
         ),
         _window_view(session, start_s, length_s, first),
         gr.Slider(minimum=0, maximum=max(report.duration_s - 1, 1), value=start_s, step=1),

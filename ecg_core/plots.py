@@ -101,9 +101,11 @@ def _beats_in(beats: pd.DataFrame, start_s: float, end_s: float) -> pd.DataFrame
     return beats.iloc[np.flatnonzero((times >= start_s) & (times < end_s))]
 
 
-#: Shading of noisy spans (grey) and ventricular flutter/fibrillation episodes (red).
+#: Shading of noisy spans (grey), ventricular flutter/fibrillation episodes (red) and
+#: atrial fibrillation episodes (violet).
 NOISY_FILL = ("#999", 0.18)
 VF_FILL = ("#B00020", 0.22)
+AF_FILL = ("#7B3FA0", 0.12)
 
 
 def _add_spans(
@@ -141,11 +143,13 @@ def ecg_window_figure(
     title: str | None = None,
     visible_s: float = 10.0,
     vf_spans: list[tuple[float, float]] | None = None,
+    af_spans: list[tuple[float, float]] | None = None,
 ) -> go.Figure:
     """Full-resolution strip of ``duration_s`` (<= 60 s) from ``start_s``, each beat marked
     above its R peak and coloured by class; a range slider spans the window and the first
     ``visible_s`` seconds are in view, like a paper strip. Noisy spans are shaded grey,
-    ventricular flutter/fibrillation episodes (``vf_spans``, seconds) red."""
+    ventricular flutter/fibrillation episodes (``vf_spans``, seconds) red, atrial
+    fibrillation (``af_spans``) violet."""
     t_s, y = display_window(signal_1d, fs, start_s, duration_s)
     fig = go.Figure()
     fig.add_trace(
@@ -190,6 +194,7 @@ def ecg_window_figure(
             fig.add_vline(x=selected_sample / fs, line=dict(color="#F58518", width=2, dash="dot"))
     _add_spans(fig, noisy_spans or [], float(start_s), end_s)
     _add_spans(fig, vf_spans or [], float(start_s), end_s, VF_FILL, "VF/flutter")
+    _add_spans(fig, af_spans or [], float(start_s), end_s, AF_FILL, "AF")
     view_end = min(float(start_s) + visible_s, end_s)
     fig.update_layout(
         **_LAYOUT,
@@ -230,10 +235,11 @@ def ecg_overview_figure(
     window: tuple[float, float] | None = None,
     max_points: int = OVERVIEW_POINTS,
     vf_spans: list[tuple[float, float]] | None = None,
+    af_spans: list[tuple[float, float]] | None = None,
 ) -> go.Figure:
-    """The whole record, min/max-decimated, with ectopic beats marked, noisy spans (grey)
-    and ventricular flutter/fibrillation episodes (red) shaded, and the current
-    full-resolution window shaded orange."""
+    """The whole record, min/max-decimated, with ectopic beats marked, noisy spans (grey),
+    ventricular flutter/fibrillation (red) and atrial fibrillation (violet) episodes shaded,
+    and the current full-resolution window shaded orange."""
     t_s, y = minmax_decimate(signal_1d, fs, max_points)
     fig = go.Figure()
     fig.add_trace(
@@ -268,6 +274,9 @@ def ecg_overview_figure(
     _add_spans(fig, [(a / 60, b / 60) for a, b in noisy_spans or []], 0, duration_s / 60)
     _add_spans(
         fig, [(a / 60, b / 60) for a, b in vf_spans or []], 0, duration_s / 60, VF_FILL, "VF"
+    )
+    _add_spans(
+        fig, [(a / 60, b / 60) for a, b in af_spans or []], 0, duration_s / 60, AF_FILL, "AF"
     )
     if window is not None:
         fig.add_vrect(

@@ -351,3 +351,17 @@ def test_flutter_is_shown_first_in_tiles_plots_and_html_report(app_module, mitdb
         assert bands and bands[0].x0 == pytest.approx(vf_start / scale)
     page = build_html_report(report, include_plotlyjs=False)
     assert page.index("Ventricular flutter / fibrillation") < page.index("Runs and patterns")
+
+
+def test_atrial_fibrillation_is_shaded_and_summarised(app_module, mitdb_dir):
+    from ecg_core.io import read_record
+    from ecg_core.plots import AF_FILL
+
+    record = read_record(mitdb_dir / "201")  # atrial fibrillation episodes in 201.atr
+    report, session = app_module._run_analysis(record, "diagnostic", app_module.AUTO_LEAD)
+    assert report.af_spans and report.summary["af_episodes"] == len(report.af_spans)
+    headline, _, overview = app_module.render_views(session, 20.0)[:3]
+    assert "Atrial fibrillation" in headline
+    bands = [s for s in overview.layout.shapes if s.fillcolor == AF_FILL[0]]
+    assert len(bands) == len(report.af_spans)
+    assert bands[0].x0 == pytest.approx(report.af_spans[0][0] / 60.0)
