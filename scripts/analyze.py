@@ -5,8 +5,8 @@
     python scripts/analyze.py my_holter.csv --fs 250 --out /tmp/a --lead II
 
 INPUT is a WFDB record path without extension (or its .hea/.dat), a CSV file, or a folder
-(every WFDB record and CSV in it). For each record NAME it writes NAME.beats.csv
-(sample, time_s, label, confidence, p_N..p_Q, noisy; sample at the input's own rate) and
+(every WFDB record and .csv/.tsv in it). For each record NAME it writes NAME.beats.csv
+(sample, time_s, label, confidence, p_N..p_Q, noisy, af; sample at the input's own rate) and
 NAME.report.json. An input that cannot be analysed gets a one-line error and the others go
 on; the exit status is 1 if any input failed.
 """
