@@ -88,6 +88,9 @@ def summary_tiles(summary: dict) -> list[tuple[str, str, str]]:
             "",
         ),
     ]
+    if summary.get("af_episodes"):  # shown only when there is atrial fibrillation
+        af = f"{_pct(summary.get('af_burden_pct'), 1)} · {summary['af_episodes']}"
+        tiles.insert(6, (af, "AF burden · episodes", ""))
     return [vf_tile, *tiles] if summary.get("vf_episodes") else [*tiles, vf_tile]
 
 
@@ -172,6 +175,7 @@ def build_html_report(report, include_plotlyjs: bool | str = True) -> str:
         f"<p class='message'>{html.escape(str(summary.get('message', '')))}</p>",
         tiles_html(summary),
         *_vf_section(report),
+        *_af_section(report),
         "<h2>Runs and patterns</h2>",
         _table(
             report.runs,
@@ -213,6 +217,21 @@ def _vf_section(report) -> list[str]:
         "<h2>Ventricular flutter / fibrillation</h2>",
         "<p class='disclaimer'>Critical finding: review these episodes first. No beats are "
         "counted inside them.</p>",
+        _table(table.round(1)),
+    ]
+
+
+def _af_section(report) -> list[str]:
+    """Atrial fibrillation episodes (first to last beat), when there are any."""
+    spans = getattr(report, "af_spans", None) or []
+    if not spans:
+        return []
+    table = pd.DataFrame(spans, columns=["start_s", "end_s"])
+    table["duration_s"] = table["end_s"] - table["start_s"]
+    return [
+        "<h2>Atrial fibrillation</h2>",
+        "<p class='meta'>Irregularly irregular rhythm without a dominant RR interval, at least "
+        "60 beats; no beat inside is counted as S.</p>",
         _table(table.round(1)),
     ]
 

@@ -365,3 +365,8 @@ def test_atrial_fibrillation_is_shaded_and_summarised(app_module, mitdb_dir):
     bands = [s for s in overview.layout.shapes if s.fillcolor == AF_FILL[0]]
     assert len(bands) == len(report.af_spans)
     assert bands[0].x0 == pytest.approx(report.af_spans[0][0] / 60.0)
+    from ecg_core.html_report import build_html_report
+
+    page = build_html_report(report, include_plotlyjs=False)
+    assert "AF burden · episodes" in page
+    assert page.index("<h2>Atrial fibrillation</h2>") < page.index("Runs and patterns")
