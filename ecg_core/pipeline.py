@@ -230,6 +230,7 @@ def build_summary(
         **run_counts,
         "longest_v_run": run_detection.longest_run(runs, "V"),
         "longest_s_run": run_detection.longest_run(runs, "S"),
+        "longest_pause_s": run_detection.longest_pause_s(runs),
         "noisy_spans": len(spans),
         "noisy_s": round(noisy_s, 2),
         "vf_episodes": len(vf_spans),
@@ -275,6 +276,7 @@ def _beats_message(s: dict) -> str:
             ("v_trigeminy", "trigeminy episode(s)"),
             ("s_couplets", "S couplet(s)"),
             ("svt", "SVT run(s)"),
+            ("pauses", "pause(s) >= 2 s"),
         )
         if s[key]
     ]
@@ -283,6 +285,8 @@ def _beats_message(s: dict) -> str:
         text += " Runs: " + ", ".join(events) + "."
         if s["nsvt"] and s["v_triplets"]:
             text += " (NSVT counts every run of >= 3 V beats above 100 bpm, fast triplets too.)"
+        if s.get("pauses"):
+            text += f" Longest pause {s['longest_pause_s']:.1f} s."
     if s.get("af_episodes"):
         text += (
             f" Atrial fibrillation: {s['af_episodes']} episode(s), {s['af_s'] / 60:.1f} min "
@@ -366,6 +370,10 @@ def analyze(
     _notify(progress, 0.9, "Summarising")
     noisy = analysis.beats_in_spans(r_peaks, fs, spans)
     runs = run_detection.find_runs(r_peaks, labels, fs, noisy)
+    pauses = run_detection.find_pauses(r_peaks, fs, noisy, gaps_s=[*spans, *vf_spans])
+    if len(pauses):
+        runs = pd.concat([runs, pauses], ignore_index=True)
+        runs = runs.sort_values(["start_sample", "kind"], kind="stable").reset_index(drop=True)
     summary = build_summary(
         record, lead_name, mode, model_name, r_peaks, labels, noisy, spans, runs, vf_spans, af_spans
     )

@@ -38,6 +38,8 @@ import warnings
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ecg_core.runs import runs_of
+
 AF_WINDOW_BEATS: int = 40
 AF_IRREGULARITY_MIN: float = 0.12
 AF_DOMINANCE_MAX: float = 0.45
@@ -73,18 +75,12 @@ def _irregularity_and_dominance(win: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return irregularity, dominance
 
 
-def _runs(flag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(start, end) indices of each run of True in ``flag``, end exclusive."""
-    edges = np.diff(np.concatenate([[0], np.asarray(flag, np.int8), [0]]))
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-
-
 def _keep_long_runs(flag: np.ndarray, min_len: int) -> np.ndarray:
     """Only runs of True at least ``min_len`` long stay True."""
     out = np.zeros_like(flag)
-    for start, end in zip(*_runs(flag), strict=True):
-        if end - start >= min_len:
-            out[start:end] = True
+    for start, length in zip(*runs_of(flag), strict=True):
+        if length >= min_len:
+            out[start : start + length] = True
     return out
 
 
@@ -121,5 +117,7 @@ def af_beats(
 
 def spans_of(flag: np.ndarray, positions: np.ndarray) -> list[tuple[int, int]]:
     """(first, last) positions of each run of True in ``flag`` (e.g. AF episodes in samples)."""
-    starts, ends = _runs(flag)
-    return [(int(positions[a]), int(positions[b - 1])) for a, b in zip(starts, ends, strict=True)]
+    starts, lengths = runs_of(np.asarray(flag, bool))
+    return [
+        (int(positions[a]), int(positions[a + n - 1])) for a, n in zip(starts, lengths, strict=True)
+    ]

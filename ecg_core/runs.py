@@ -1,5 +1,5 @@
 """Ectopic runs and patterns in a labelled beat sequence: couplets, triplets, NSVT and
-sustained VT, bigeminy, trigeminy, S runs and SVT.
+sustained VT, bigeminy, trigeminy, S runs and SVT; and pauses.
 
 Same beat-sequence conventions as :mod:`ecg_core.analysis` (``r_peaks`` at ``fs``,
 ``labels`` as AAMI letters or indices, ``noisy`` per beat); vectorised run-length
@@ -30,6 +30,8 @@ TACHY_BPM = 100.0
 SUSTAINED_VT_S = 30.0
 #: Bigeminy and trigeminy need at least this many cycles (ectopic beats in the pattern).
 MIN_PATTERN_CYCLES = 3
+#: An RR interval at least this long (s) is a pause (the usual Holter reporting threshold).
+PAUSE_S = 2.0
 
 RUN_COLUMNS = [
     "kind",
@@ -56,12 +58,13 @@ RUN_COUNT_KEYS: dict[str, str] = {
     "v_trigeminy": "V trigeminy",
     "s_couplets": "S couplet",
     "svt": "SVT",
+    "pauses": "pause",
 }
 #: Run kinds that are patterns of isolated ectopic beats, not runs of consecutive ones.
 PATTERN_KINDS = ("V bigeminy", "V trigeminy")
 
 
-def _runs_of(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def runs_of(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Run-length encoding of True stretches: (first index, length) of each maximal run."""
     edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
     starts = np.flatnonzero(edges == 1)
@@ -78,7 +81,7 @@ def _pattern_episodes(isolated_idx: np.ndarray, period: int) -> tuple[np.ndarray
     if isolated_idx.size < MIN_PATTERN_CYCLES:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     step_ok = np.diff(isolated_idx) == period
-    starts, lengths = _runs_of(step_ok)  # runs of "next ectopic is one period later"
+    starts, lengths = runs_of(step_ok)  # runs of "next ectopic is one period later"
     cycles = lengths + 1
     keep = cycles >= MIN_PATTERN_CYCLES
     return isolated_idx[starts[keep]], cycles[keep]
@@ -155,7 +158,7 @@ def find_runs(
     frames = []
 
     for cls, letter in ((V, "V"), (S, "S")):
-        starts, lengths = _runs_of(codes == cls)
+        starts, lengths = runs_of(codes == cls)
         multi = lengths >= 2
         first, last = starts[multi], starts[multi] + lengths[multi] - 1
         n = lengths[multi]
@@ -190,6 +193,36 @@ def find_runs(
         return empty_runs()
     runs = pd.concat(frames, ignore_index=True)
     return runs.sort_values(["start_sample", "kind"], kind="stable").reset_index(drop=True)
+
+
+def find_pauses(
+    r_peaks: np.ndarray,
+    fs: float,
+    noisy: np.ndarray | None = None,
+    gaps_s: Sequence[tuple[float, float]] = (),
+) -> pd.DataFrame:
+    """Pauses: RR intervals of at least :data:`PAUSE_S`, one row each (columns
+    :data:`RUN_COLUMNS`, kind ``pause``, the two beats that bound it, rate 60 / duration).
+
+    ``noisy`` is True when either beat is noisy or the interval overlaps one of ``gaps_s``
+    (noisy spans, VF episodes, in seconds): there a missing beat is likelier than a pause.
+    Such pauses stay in the table but are not counted.
+
+    >>> r = np.array([0, 200, 400, 1150, 1350])  # a 3 s gap at 250 Hz
+    >>> find_pauses(r, 250.0)[["start_s", "duration_s"]].values.tolist()
+    [[1.6, 3.0]]
+    """
+    r_peaks = np.asarray(r_peaks, dtype=np.int64)
+    noisy = np.zeros(r_peaks.size, bool) if noisy is None else np.asarray(noisy, bool)
+    first = np.flatnonzero(np.diff(r_peaks) >= PAUSE_S * fs)
+    if first.size == 0:
+        return empty_runs()
+    pauses = _run_rows(
+        np.full(first.size, "pause"), "", first, first + 1, r_peaks, fs, np.r_[0, np.cumsum(noisy)]
+    )
+    for a, b in gaps_s:
+        pauses["noisy"] |= (pauses["start_s"] < b) & (pauses["end_s"] > a)
+    return pauses
 
 
 def empty_runs() -> pd.DataFrame:
@@ -233,3 +266,9 @@ def longest_run(runs: pd.DataFrame, beat_class: str) -> int:
         & ~runs["kind"].isin(PATTERN_KINDS)
     ]
     return int(sel["n_beats"].max()) if len(sel) else 0
+
+
+def longest_pause_s(runs: pd.DataFrame) -> float:
+    """Duration (s) of the longest clean pause (0.0 if none)."""
+    sel = runs[(runs["kind"] == "pause") & ~runs["noisy"].astype(bool)]
+    return round(float(sel["duration_s"].max()), 2) if len(sel) else 0.0

@@ -197,3 +197,31 @@ def test_a_day_of_beats_is_analysed_in_well_under_a_second():
     elapsed = time.perf_counter() - t0
     assert run_counts(runs)["v_couplets"] > 100
     assert elapsed < 1.0, f"{elapsed:.2f} s"
+
+
+def test_pauses_threshold_noisy_beats_and_gaps():
+    from ecg_core.runs import PAUSE_S, find_pauses, longest_pause_s, run_counts
+
+    fs = 250.0
+    rr_s = [0.8, 0.8, 2.5, 0.8, 1.9, 0.8, 3.0, 0.8, 2.2, 0.8]
+    r = np.round(np.cumsum([0.0, *rr_s]) * fs).astype(np.int64)
+    noisy = np.zeros(r.size, bool)
+    noisy[7] = True  # the beat that ends the 3.0 s interval
+    pauses = find_pauses(r, fs, noisy, gaps_s=[(r[8] / fs + 0.5, r[8] / fs + 0.6)])
+    assert pauses["duration_s"].round(2).tolist() == [2.5, 3.0, 2.2]
+    assert (pauses["duration_s"] >= PAUSE_S).all()  # the 1.9 s interval is no pause
+    assert pauses["noisy"].tolist() == [False, True, True]  # noisy beat; overlaps a gap
+    assert run_counts(pauses)["pauses"] == 1 and longest_pause_s(pauses) == 2.5
+    assert len(find_pauses(r[:3], fs)) == 0
+
+
+def test_record_232_pauses(mitdb_dir):
+    from ecg_core.io import read_record
+    from ecg_core.pipeline import analyze
+
+    report = analyze(read_record(str(mitdb_dir / "232")))  # sinus pauses up to ~6 s
+    s = report.summary
+    assert s["pauses"] > 50 and 5.0 < s["longest_pause_s"] < 6.5
+    assert "pause(s) >= 2 s" in s["message"]
+    pauses = report.runs[report.runs["kind"] == "pause"]
+    assert (pauses["end_beat"] - pauses["start_beat"] == 1).all()
