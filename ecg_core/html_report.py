@@ -206,34 +206,33 @@ def build_html_report(report, include_plotlyjs: bool | str = True) -> str:
     return "\n".join(parts)
 
 
-def _vf_section(report) -> list[str]:
-    """Ventricular flutter/fibrillation episodes, right under the summary when there are any."""
-    spans = getattr(report, "vf_spans", None) or []
+def _episode_section(spans, title: str, note_html: str) -> list[str]:
+    """A heading, a note and the (start, end, duration) table of episodes; nothing if none."""
     if not spans:
         return []
     table = pd.DataFrame(spans, columns=["start_s", "end_s"])
     table["duration_s"] = table["end_s"] - table["start_s"]
-    return [
-        "<h2>Ventricular flutter / fibrillation</h2>",
+    return [f"<h2>{title}</h2>", note_html, _table(table.round(1))]
+
+
+def _vf_section(report) -> list[str]:
+    """Ventricular flutter/fibrillation episodes, right under the summary when there are any."""
+    return _episode_section(
+        getattr(report, "vf_spans", None) or [],
+        "Ventricular flutter / fibrillation",
         "<p class='disclaimer'>Critical finding: review these episodes first. No beats are "
         "counted inside them.</p>",
-        _table(table.round(1)),
-    ]
+    )
 
 
 def _af_section(report) -> list[str]:
     """Atrial fibrillation episodes (first to last beat), when there are any."""
-    spans = getattr(report, "af_spans", None) or []
-    if not spans:
-        return []
-    table = pd.DataFrame(spans, columns=["start_s", "end_s"])
-    table["duration_s"] = table["end_s"] - table["start_s"]
-    return [
-        "<h2>Atrial fibrillation</h2>",
+    return _episode_section(
+        getattr(report, "af_spans", None) or [],
+        "Atrial fibrillation",
         "<p class='meta'>Irregularly irregular rhythm without a dominant RR interval, at least "
         "60 beats; no beat inside is counted as S.</p>",
-        _table(table.round(1)),
-    ]
+    )
 
 
 def write_html_report(report, path: str | Path, include_plotlyjs: bool | str = True) -> Path:
