@@ -369,11 +369,12 @@ def analyze(
     model_name = str(getattr(model, "name", mode)) if model is not None else mode
     _notify(progress, 0.9, "Summarising")
     noisy = analysis.beats_in_spans(r_peaks, fs, spans)
-    runs = run_detection.find_runs(r_peaks, labels, fs, noisy)
-    pauses = run_detection.find_pauses(r_peaks, fs, noisy, gaps_s=[*spans, *vf_spans])
-    if len(pauses):
-        runs = pd.concat([runs, pauses], ignore_index=True)
-        runs = runs.sort_values(["start_sample", "kind"], kind="stable").reset_index(drop=True)
+    runs = run_detection.combine(
+        [
+            run_detection.find_runs(r_peaks, labels, fs, noisy),
+            run_detection.find_pauses(r_peaks, fs, noisy, gaps_s=[*spans, *vf_spans]),
+        ]
+    )
     summary = build_summary(
         record, lead_name, mode, model_name, r_peaks, labels, noisy, spans, runs, vf_spans, af_spans
     )

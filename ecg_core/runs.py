@@ -188,10 +188,15 @@ def find_runs(
                     )
                 )
 
-    frames = [f for f in frames if len(f)]
-    if not frames:
+    return combine(frames)
+
+
+def combine(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Episode tables (runs, pauses) as one, in time order."""
+    tables = [t for t in tables if len(t)]
+    if not tables:
         return empty_runs()
-    runs = pd.concat(frames, ignore_index=True)
+    runs = pd.concat(tables, ignore_index=True)
     return runs.sort_values(["start_sample", "kind"], kind="stable").reset_index(drop=True)
 
 

@@ -192,8 +192,14 @@ def mix_leads(
 
 def core_windows(data: BeatDataset, idx: np.ndarray) -> np.ndarray:
     """Un-augmented centred beat windows for beats ``idx`` (any shape) -> (..., pre + post)."""
+    return crop_core(data, data.windows[idx])
+
+
+def crop_core(data: BeatDataset, wide: np.ndarray) -> np.ndarray:
+    """Wide windows (..., pre + post + 2 * margin), e.g. from :func:`mix_leads`, cropped to
+    the beat window and centred, un-augmented."""
     lo = data.margin
-    return centre_windows(data.windows[idx][..., lo : lo + data.pre + data.post])
+    return centre_windows(wide[..., lo : lo + data.pre + data.post])
 
 
 def model_inputs(

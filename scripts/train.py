@@ -44,7 +44,7 @@ from ecg_core.dataset import (  # noqa: E402
     concat_datasets,
     load_noise_records,
 )
-from ecg_core.features import centre_windows, morphology  # noqa: E402
+from ecg_core.features import morphology  # noqa: E402
 from ecg_core.models import (  # noqa: E402
     HybridBeatNet,
     count_parameters,
@@ -59,6 +59,7 @@ from ecg_core.training import (  # noqa: E402
     confusion,
     context_of,
     core_windows,
+    crop_core,
     focal_loss,
     mix_leads,
     model_inputs,
@@ -268,8 +269,7 @@ def main(argv=None) -> int:
             if augment:
                 windows = augment.augment_windows(wide, scales, data.pre, data.margin)
             else:
-                core = wide[..., data.margin : data.margin + data.pre + data.post]
-                windows = centre_windows(core)
+                windows = crop_core(data, wide)
             morph, rr = model_inputs(data, idx, windows, templates, scales)
             if args.recorder_aug:
                 morph = torch.from_numpy(recorder_augment(morph.numpy(), rng))
