@@ -239,6 +239,12 @@ def focal_loss(
     return loss.mean()
 
 
+def distillation_loss(logits: torch.Tensor, teacher_probs: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of the student against the teachers' mean probabilities (Hinton et al.
+    2015, temperature 1): a single model learns what a seed ensemble agrees on."""
+    return -(teacher_probs * F.log_softmax(logits, dim=-1)).sum(dim=-1).mean()
+
+
 def per_class_scores(labels: np.ndarray, preds: np.ndarray) -> dict[str, dict[str, float]]:
     """Se, +P and F1 per AAMI class (percent); NaN where undefined."""
     out = {}

@@ -7,6 +7,7 @@ For each checkpoint folder (written by ``scripts/train.py``):
   trained on these records, and the table says so.
 
     python scripts/ablation.py /tmp/runs/* --out results/ablation.json
+    python scripts/ablation.py /tmp/runs/a+/tmp/runs/b --out ...   # the mean of two runs
 
 The training arguments of each run are read from its ``train_log.json``.
 """
@@ -17,6 +18,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -50,6 +52,21 @@ def score_records(model, paths: list[Path]) -> dict:
     return {"scores": {c: scores[c] for c in ("S", "V")}, "per_record": per_record}
 
 
+class MeanOfModels:
+    """Several checkpoints as one classifier: the mean of their probabilities (an ensemble)."""
+
+    def __init__(self, models: list):
+        self.models = models
+
+    def classify(self, signal, fs, r_peaks):
+        probs = np.mean([m.classify(signal, fs, r_peaks).probs for m in self.models], axis=0)
+        return SimpleNamespace(labels=probs.argmax(axis=1))
+
+
+# Runs logged before an option existed trained as its "off" value does now.
+OPTIONS_BEFORE_THEY_EXISTED = {"ensemble": 0, "teacher": []}
+
+
 def describe(log: dict) -> str:
     """The train.py arguments that differ from the defaults (the row's recipe)."""
     from train import parse_args
@@ -57,12 +74,14 @@ def describe(log: dict) -> str:
     defaults = vars(parse_args(["--mode", log["args"]["mode"], "--out", "x"]))
     skip = {"out", "threads", "data_dir", "noise_dir"}
     diff = []
-    for key, value in log["args"].items():
+    for key, value in {**OPTIONS_BEFORE_THEY_EXISTED, **log["args"]}.items():
         if key in skip or key not in defaults or defaults[key] == value:
             continue
         flag = "--" + key.replace("_", "-")
         if isinstance(value, bool):  # --flag / --no-flag
             diff.append(flag if value else "--no-" + flag[2:])
+        elif isinstance(value, list):  # repeated option
+            diff.extend(f"{flag} {Path(v).name}" for v in value)
         else:
             diff.append(f"{flag} {value}")
     return " ".join(diff) or "(defaults)"
@@ -70,7 +89,7 @@ def describe(log: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoints", nargs="+", type=Path)
+    parser.add_argument("checkpoints", nargs="+", help="run folders; A+B+C for an ensemble")
     parser.add_argument("--svdb", type=Path, default=ROOT.parent / "shared/data/svdb-adapt")
     parser.add_argument("--mitdb", type=Path, default=ROOT.parent / "shared/data/mitdb")
     parser.add_argument("--out", type=Path, required=True)
@@ -79,16 +98,24 @@ def main(argv: list[str] | None = None) -> int:
     svdb_paths = [p.with_suffix("") for p in sorted(args.svdb.glob("*.hea"))]
     val_paths = [args.mitdb / r for r in DS1_VAL_RECORDS]
     rows = []
-    for folder in args.checkpoints:
-        log = json.loads((folder / "train_log.json").read_text())
-        model = load_model(folder)
+    for spec in args.checkpoints:
+        # "A+B+C" scores the mean of several runs' probabilities (an ensemble of seeds).
+        folders = [Path(part) for part in str(spec).split("+")]
+        logs = [json.loads((f / "train_log.json").read_text()) for f in folders]
+        log = logs[0]
+        models = [load_model(f) for f in folders]
+        model = models[0] if len(models) == 1 else MeanOfModels(models)
+        folder = Path("+".join(f.name for f in folders))
         svdb = score_records(model, svdb_paths)
         val = score_records(model, val_paths)
+        recipe = describe(log)
+        if len(folders) > 1:
+            recipe = "mean of: " + " | ".join(describe(g) for g in logs)
         row = {
-            "checkpoint": str(folder),
+            "checkpoint": str(spec),
             "mode": log["args"]["mode"],
-            "recipe": describe(log),
-            "seed": log["args"]["seed"],
+            "recipe": recipe,
+            "seed": [g["args"]["seed"] for g in logs] if len(logs) > 1 else log["args"]["seed"],
             "val_held_out": not log.get("val_records_trained_on", False),
             "svdb": svdb["scores"],
             "ds1_val": val["scores"],

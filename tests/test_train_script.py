@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ecg_core.classifier import load_model
 
@@ -24,7 +25,8 @@ def test_defaults_are_the_shipped_recipe():
     args = _train_module().parse_args(["--mode", "diagnostic", "--out", "x"])
     # what checkpoints/*/train_log.json records for the shipped models
     shipped = json.loads((SCRIPT.parents[1] / "checkpoints/diagnostic/train_log.json").read_text())
-    for key in ("epochs", "other_lead", "recorder_aug", "lead_mix", "rr_cv", "ema", "early_stop"):
+    keys = ("epochs", "other_lead", "recorder_aug", "lead_mix", "rr_cv", "ema", "early_stop")
+    for key in (*keys, "ensemble"):
         assert getattr(args, key) == shipped["args"][key], key
 
 
@@ -32,12 +34,20 @@ def test_train_writes_a_loadable_checkpoint(mitdb_dir, tmp_path):
     out = tmp_path / "run"
     argv = ["--mode", "realtime", "--out", str(out), "--data-dir", str(mitdb_dir)]
     argv += ["--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "32", "--noise-dir", ""]
+    argv += ["--ensemble", "2", "--seed", "5"]
     assert _train_module().main(argv) == 0
+    # the ensemble: two teachers with consecutive seeds, trained without distillation
+    log = json.loads((out / "train_log.json").read_text())
+    teachers = [out / "teachers" / "seed5", out / "teachers" / "seed6"]
+    assert log["teachers"] == [str(t) for t in teachers]
+    for seed, teacher in zip((5, 6), teachers, strict=True):
+        teacher_log = json.loads((teacher / "train_log.json").read_text())
+        assert teacher_log["args"]["seed"] == seed and teacher_log["teachers"] == []
+        assert load_model(teacher).config == load_model(out).config
     for name in ("config.json", "model.safetensors", "model_int8.safetensors", "train_log.json"):
         assert (out / name).is_file(), name
     for name in ("loss_curve.png", "val_confusion.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
-    log = json.loads((out / "train_log.json").read_text())
     # all of DS1, both leads: the validation records are trained on and the log says so
     assert log["val_records_trained_on"] is True
     assert "201" in log["train_records"] and "201:other" in log["train_records"]
@@ -49,3 +59,17 @@ def test_train_writes_a_loadable_checkpoint(mitdb_dir, tmp_path):
     predictions = model.classify(signal, 360.0, np.arange(200, 7000, 300))
     assert predictions.probs.shape == (23, 5)
     np.testing.assert_allclose(predictions.probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_distillation_loss_is_cross_entropy_against_soft_targets():
+    from ecg_core.training import distillation_loss
+
+    logits = torch.tensor([[2.0, 0.0, -1.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 3.0]])
+    one_hot = torch.nn.functional.one_hot(torch.tensor([0, 4]), 5).float()
+    expected = torch.nn.functional.cross_entropy(logits, torch.tensor([0, 4]))
+    assert torch.isclose(distillation_loss(logits, one_hot), expected)
+    # minimal where the student's probabilities are the teachers': zero gradient there
+    soft = torch.tensor([[0.7, 0.1, 0.1, 0.05, 0.05]])
+    student = soft.log().clone().requires_grad_(True)
+    distillation_loss(student, soft).backward()
+    assert student.grad.abs().max() < 1e-6
