@@ -17,9 +17,11 @@ Defaults, and why (figures: the ablation in the README):
 - the RR irregularity feature (AF).
 - distillation of a 3-seed ensemble (``--ensemble 3``): three models are trained first (into
   OUT/teachers/, not shipped), then the shipped model learns their mean probabilities
-  alongside the labels. On the SVDB development set the seeds of one recipe scatter by ~12
-  points of V Se; the distilled students' mean V F1 was 2.6 (diagnostic) and 3.0 (real-time)
-  points higher, with less scatter.
+  alongside the labels. On the SVDB development set (end to end) the seeds of one recipe
+  scatter by 5-6 points of V F1; three distilled students averaged 2.2 (diagnostic) and 3.2
+  (real-time) points more, with less scatter (README, ablation).
+- ``--causal-features`` (diagnostic only): the real-time model's inputs, so that the model
+  sees exactly one beat ahead; not the default (README, ablation).
 
 Train longer with --epochs / --steps-per-epoch; ``--early-stop`` for the held-out protocol.
 
@@ -172,6 +174,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=0.5,
         help="with --teacher: loss = (1 - w) * focal(labels) + w * CE(teacher probabilities)",
     )
+    p.add_argument(
+        "--causal-features",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="diagnostic: the real-time model's inputs (causal filter, past-only template and "
+        "RR means, no next RR); the model still reads the next beat, so it sees exactly one "
+        "beat ahead (default: filter, template and RR mean centred on the beat)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args(argv)
@@ -254,9 +264,10 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(args.seed)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    causal = args.mode == "realtime"
-    make_config = realtime_config if causal else diagnostic_config
+    causal = args.mode == "realtime" or args.causal_features
+    make_config = realtime_config if args.mode == "realtime" else diagnostic_config
     cfg = make_config(
+        causal=causal,
         context_past=args.context_past,
         lstm_hidden=args.lstm_hidden,
         embed_dim=args.embed_dim,
@@ -289,8 +300,8 @@ def main(argv=None) -> int:
     class_weights = torch.tensor([float(w) for w in args.class_weights.split(",")])
 
     # Distillation (Hinton et al. 2015): one model learns the seed ensemble's mean
-    # probabilities. On the SVDB development set, three seeds of one recipe scattered by ~12
-    # points of V Se; the students scatter less and score higher (README, ablation).
+    # probabilities. On the SVDB development set, seeds of one recipe scatter by 5-6 points
+    # of V F1; the students scatter less and score higher (README, ablation).
     teachers = [load_model(t).model for t in teacher_dirs]
     for folder, teacher in zip(teacher_dirs, teachers, strict=True):
         if asdict(teacher.cfg) != asdict(cfg):

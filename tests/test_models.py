@@ -88,23 +88,40 @@ def test_diagnostic_sees_exactly_one_beat_ahead():
     np.testing.assert_allclose(predict_beats(model, two_ahead, rr)[0][k], probs[k], atol=1e-6)
 
 
-def test_realtime_classify_is_causal_from_the_signal_on(mitdb_dir):
-    """Altering the signal after a beat's window (+ 0.1 s for the resampling filter) leaves
-    that beat's prediction unchanged: causal filtering, past-only template, running means."""
+@pytest.mark.parametrize(
+    "cfg, beats_ahead",
+    [
+        (realtime_config(), 0),
+        # a diagnostic model on the real-time inputs reads the next beat and nothing further
+        (diagnostic_config(causal=True, n_rr=4), 1),
+    ],
+    ids=["realtime", "diagnostic-causal-features"],
+)
+def test_classify_sees_no_further_than_its_lookahead(mitdb_dir, cfg, beats_ahead):
+    """Altering the signal after the window of the last beat a model may see (+ 0.1 s for
+    the resampling filter), and moving the later beats, leaves the prediction unchanged:
+    causal filtering, past-only template and running means; the real-time model stops at
+    the beat itself, the diagnostic one at the next beat."""
     rec = wfdb.rdrecord(str(mitdb_dir / "208"), sampto=360 * 60)
     ann = wfdb.rdann(str(mitdb_dir / "208"), "atr", sampto=360 * 60)
     r = ann.sample[symbols_to_classes(ann.symbol) >= 0]
     x = rec.p_signal[:, rec.sig_name.index("MLII")]
-    clf = BeatClassifier(_model(realtime_config()), name="test")
+    clf = BeatClassifier(_model(cfg), name="test")
     before = clf.classify(x, 360.0, r)
     k = 40
-    cut = r[k] + int((0.47 + 0.1) * 360)
+    cut = r[k + beats_ahead] + int((0.47 + 0.1) * 360)
     altered = x.copy()
     altered[cut:] = np.random.default_rng(3).normal(scale=2.0, size=altered[cut:].size)
     r_altered = np.concatenate([r[r < cut], r[r >= cut] + 11])
     after = clf.classify(altered, 360.0, r_altered)
     np.testing.assert_allclose(after.probs[: k + 1], before.probs[: k + 1], atol=1e-5)
     assert np.abs(after.probs[k + 5 :] - before.probs[k + 5 :]).max() > 1e-4
+    if beats_ahead:  # the diagnostic model does read the next beat
+        nxt = slice(r[k + 1] - int(0.1 * 360), r[k + 1] + int(0.3 * 360))
+        next_altered = x.copy()
+        next_altered[nxt] = -next_altered[nxt]
+        changed = clf.classify(next_altered, 360.0, r)
+        assert np.abs(changed.probs[k] - before.probs[k]).max() > 1e-4
 
 
 def test_safetensors_round_trip(tmp_path):
