@@ -268,7 +268,8 @@ Random beat-level splits leak patients and are not used.
 - **Not a medical device.** A research tool; it has not been clinically validated or cleared
   by any regulator and must not be used for diagnosis or treatment decisions.
 - **Domain shift.** Trained on 22 patients recorded in 1975-1979 (MIT-BIH DS1, 360 Hz, lead
-  MLII, the second lead and random mixtures of the two). Other leads, recorders, sampling rates, filters and populations lower accuracy,
+  MLII, the second lead and random mixtures of the two; one network distilled from a
+  three-seed ensemble). Other leads, recorders, sampling rates, filters and populations lower accuracy,
   S beats most. Adapt and re-evaluate on your own data (`scripts/adapt.py`).
 - **Noise.** Muscle artefact and electrode motion (see the MIT-BIH Noise Stress Test results)
   cause missed and false beats and false V labels; noisy spans are flagged by the app.
