@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import wfdb
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "annotation_offsets.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("annotation_offsets", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from _scripts import load_script
 
 
 def _write_excerpt(mitdb_dir: Path, folder: Path, shift_samples: int) -> None:
@@ -43,7 +34,12 @@ def test_offsets_find_annotations_placed_before_the_r_peak(mitdb_dir, tmp_path):
     results = {}
     for name in ("early", "on_r"):
         out = tmp_path / f"{name}.json"
-        assert _script().main(["--data-dir", str(tmp_path / name), "--out", str(out)]) == 0
+        assert (
+            load_script("annotation_offsets").main(
+                ["--data-dir", str(tmp_path / name), "--out", str(out)]
+            )
+            == 0
+        )
         results[name] = json.loads(out.read_text())
     n_early = results["early"]["all_beats"]["N_q25_median_q75_ms"][1]
     n_on_r = results["on_r"]["all_beats"]["N_q25_median_q75_ms"][1]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -10,18 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _scripts import load_script
 
 from ecg_core.metrics import match_beats
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "evaluate.py"
-
-
-def load_evaluate_module():
-    spec = importlib.util.spec_from_file_location("evaluate_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_evaluate(*args: str) -> subprocess.CompletedProcess:
@@ -72,7 +65,7 @@ def test_cli_skips_records_without_annotations(mitdb_dir, tmp_path):
 
 def oracle_labeller_for(record):
     """Labels each beat with the class of the nearest reference annotation (test only)."""
-    ev = load_evaluate_module()
+    ev = load_script("evaluate")
     ref_samples, ref_labels = ev.reference_beats(record)
 
     def label(signal, fs, r_peaks):
@@ -86,7 +79,7 @@ def oracle_labeller_for(record):
 
 
 def test_classify_reference_beats_with_oracle_is_perfect(mitdb_dir):
-    ev = load_evaluate_module()
+    ev = load_script("evaluate")
     result = ev.evaluate(
         mitdb_dir,
         ["119", "208"],
@@ -109,7 +102,7 @@ def test_classify_reference_beats_with_oracle_is_perfect(mitdb_dir):
 
 
 def test_classify_detected_beats_counts_misses_and_false_beats(mitdb_dir):
-    ev = load_evaluate_module()
+    ev = load_script("evaluate")
     result = ev.evaluate(
         mitdb_dir,
         ["208"],
@@ -132,7 +125,7 @@ def test_classify_detected_beats_counts_misses_and_false_beats(mitdb_dir):
 def test_strict_and_vf_excluded_figures_on_record_207(mitdb_dir):
     """207 holds ventricular flutter: the strict figure counts every unmatched detection,
     the EC57/bxb variant leaves those inside the annotated episodes unscored."""
-    ev = load_evaluate_module()
+    ev = load_script("evaluate")
     result = ev.evaluate(mitdb_dir, ["207"], task="qrs", log=lambda _: None)
     strict, variant = result["qrs"], result["qrs_vf_excluded"]
     assert strict["tp"] == variant["tp"] and strict["fn"] == variant["fn"]
@@ -147,7 +140,7 @@ def test_strict_and_vf_excluded_figures_on_record_207(mitdb_dir):
 
 def test_exclude_noisy_on_nstdb_minus_6_db_and_clean_mitdb(nstdb_dir, mitdb_dir, tmp_path):
     """--exclude-noisy scores usable signal only and always says how much it left out."""
-    ev = load_evaluate_module()
+    ev = load_script("evaluate")
     default = ev.evaluate(nstdb_dir, ["118e_6"], task="qrs", log=lambda _: None)
     assert default["exclude_noisy"] is False
     assert default["excluded_beats"] == 0 and default["excluded_percent"] == 0.0

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import torch
+from _scripts import load_script
 
 from ecg_core.classifier import load_model
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
-
-
-def _train_module():
-    spec = importlib.util.spec_from_file_location("train_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_defaults_are_the_shipped_recipe():
-    args = _train_module().parse_args(["--mode", "diagnostic", "--out", "x"])
+    args = load_script("train").parse_args(["--mode", "diagnostic", "--out", "x"])
     # what checkpoints/*/train_log.json records for the shipped models
-    shipped = json.loads((SCRIPT.parents[1] / "checkpoints/diagnostic/train_log.json").read_text())
+    shipped = json.loads((REPO / "checkpoints/diagnostic/train_log.json").read_text())
     keys = ("epochs", "other_lead", "recorder_aug", "lead_mix", "rr_cv", "ema", "early_stop")
     for key in (*keys, "ensemble"):
         assert getattr(args, key) == shipped["args"][key], key
@@ -35,7 +28,7 @@ def test_train_writes_a_loadable_checkpoint(mitdb_dir, tmp_path):
     argv = ["--mode", "realtime", "--out", str(out), "--data-dir", str(mitdb_dir)]
     argv += ["--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "32", "--noise-dir", ""]
     argv += ["--ensemble", "2", "--seed", "5"]
-    assert _train_module().main(argv) == 0
+    assert load_script("train").main(argv) == 0
     # the ensemble: two teachers with consecutive seeds, trained without distillation
     log = json.loads((out / "train_log.json").read_text())
     teachers = [out / "teachers" / "seed5", out / "teachers" / "seed6"]
