@@ -172,7 +172,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--distill-weight",
         type=float,
         default=0.5,
-        help="with --teacher: loss = (1 - w) * focal(labels) + w * CE(teacher probabilities)",
+        help="with teachers: loss = (1 - w) * focal(labels) + w * CE(teacher probabilities)",
     )
     p.add_argument(
         "--causal-features",
