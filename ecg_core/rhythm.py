@@ -4,7 +4,7 @@ In atrial fibrillation (AF) every QRS comes "early" or "late" at random, so a be
 that reads prematurity as a supraventricular ectopic beat calls normal beats S by the hundred
 (MIT-BIH's AF records are where most of our false S come from). A Holter reader does not count
 S beats inside AF; neither do we: :func:`af_beats` marks the beats in AF and the classifier
-moves their S probability to the other classes.
+moves their S probability to N (AAMI labels the conducted beats of AF N).
 
 Per beat, over a window of ``AF_WINDOW_BEATS`` RR intervals (centred, or the past only in
 real-time mode), leaving out intervals that touch a ventricular beat (ectopy, not rhythm):
