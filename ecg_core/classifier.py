@@ -95,6 +95,20 @@ def predict_beats(
     return torch.cat(probs).numpy().astype(np.float32), torch.cat(attns).numpy().astype(np.float32)
 
 
+def af_s_to_n(probs: np.ndarray, in_af: np.ndarray) -> np.ndarray:
+    """Inside atrial fibrillation "premature" means nothing: no beat there is S, and AAMI
+    labels the conducted beats N (a Holter reader reports AF, not thousands of S beats). So
+    the S probability of beats in AF goes to N; the other classes keep theirs. (Spreading it
+    over all classes in proportion, as we did before, turned some of these beats into V:
+    ``scripts/af_check.py`` compares the two.)"""
+    if not np.any(in_af):
+        return probs
+    probs = probs.copy()
+    probs[in_af, N_INDEX] += probs[in_af, S_INDEX]
+    probs[in_af, S_INDEX] = 0.0
+    return probs
+
+
 class BeatClassifier:
     """A loaded model plus its preprocessing: signal + R peaks in, per-beat labels out."""
 
@@ -108,8 +122,10 @@ class BeatClassifier:
     def mode(self) -> str:
         return self.config.mode
 
-    def classify(self, signal_1d: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatPredictions:
-        """Classify the beats at ``r_peaks`` (sample indices at ``fs``) of one lead."""
+    def network_probabilities(
+        self, signal_1d: np.ndarray, fs: float, r_peaks: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The network alone: (probabilities (n, 5), attention, R peaks at CANONICAL_FS)."""
         fs = validate_fs(fs)
         cfg = self.config
         r = np.asarray(r_peaks, dtype=np.int64).reshape(-1)
@@ -121,16 +137,16 @@ class BeatClassifier:
             canonical, r_c, causal=cfg.causal, pre=cfg.window_pre, post=cfg.window_post
         )
         probs, attention = predict_beats(self.model, feats.morph, feats.rr[:, : cfg.n_rr])
-        # Inside atrial fibrillation "premature" means nothing: no beat there is S, and AAMI
-        # labels the conducted beats N (a Holter reader reports AF, not thousands of S
-        # beats). So the network's S probability goes to N. (Spreading it over all classes
-        # in proportion turned some of these beats into V: 10 more false V on held-out DS1
-        # record 201.) The AF call uses the network's own V labels.
+        return probs, attention, r_c
+
+    def classify(self, signal_1d: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatPredictions:
+        """Classify the beats at ``r_peaks`` (sample indices at ``fs``) of one lead: the
+        network, then the atrial fibrillation step."""
+        cfg = self.config
+        probs, attention, r_c = self.network_probabilities(signal_1d, fs, r_peaks)
+        # The AF call uses the network's own V labels.
         in_af = af_beats(r_c, CANONICAL_FS, probs.argmax(axis=1) == V_INDEX, causal=cfg.causal)
-        if in_af.any():
-            probs = probs.copy()
-            probs[in_af, N_INDEX] += probs[in_af, S_INDEX]
-            probs[in_af, S_INDEX] = 0.0
+        probs = af_s_to_n(probs, in_af)
         stride = cfg.attention_stride
         return BeatPredictions(
             probs=probs,

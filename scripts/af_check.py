@@ -3,9 +3,15 @@
 Per record: beats inside annotated AF / flutter (``(AFIB`` / ``(AFL`` rhythm annotations)
 and how many of them are called AF; beats outside and how many of those are called AF; and the
 annotated S beats that the AF call turns into non-S. The AF call runs exactly as in the
-product: inside ``BeatClassifier.classify``, with the model's own V labels.
+product: inside ``BeatClassifier.classify``, with the model's own V labels. And what the AF
+step does to the labels, three ways: the product's rule (the S probability of beats in AF goes
+to N, ``classifier.af_s_to_n``), the rule we used before (spread over all other classes in
+proportion), and no AF step: true and false V and S per rule.
 
     python scripts/af_check.py --out results/af_check.json
+    # the AF rules on DS1 record 201 held out: a model trained without the DS1 validation records
+    python scripts/train.py --mode diagnostic --early-stop --ensemble 0 --out /tmp/heldout
+    python scripts/af_check.py --checkpoint /tmp/heldout --out results/af_rules_heldout_201_diagnostic.json
 """
 
 from __future__ import annotations
@@ -23,8 +29,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from evaluate import read_annotated_record, reference_beats  # noqa: E402
 
-from ecg_core.aami import DS1  # noqa: E402
-from ecg_core.classifier import load_model  # noqa: E402
+from ecg_core.aami import AAMI_CLASSES, DS1  # noqa: E402
+from ecg_core.classifier import af_s_to_n, load_model  # noqa: E402
 from ecg_core.preprocessing import select_lead  # noqa: E402
 
 AF_RHYTHMS = ("(AFIB", "(AFL")
@@ -49,6 +55,28 @@ def annotated_af(path: Path, samples: np.ndarray) -> np.ndarray:
     return inside
 
 
+S, V = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
+
+
+def spread_s_in_proportion(probs: np.ndarray, in_af: np.ndarray) -> np.ndarray:
+    """The AF rule used before: the S probability of beats in AF is removed and the rest
+    renormalised, so it goes to every other class (V included) in proportion."""
+    probs = probs.copy()
+    probs[in_af, S] = 0.0
+    probs[in_af] /= np.maximum(probs[in_af].sum(axis=1, keepdims=True), 1e-12)
+    return probs
+
+
+def rule_counts(labels: np.ndarray, probs: np.ndarray) -> dict[str, int]:
+    pred = probs.argmax(axis=1)
+    return {
+        "v_true": int(((pred == V) & (labels == V)).sum()),
+        "v_false": int(((pred == V) & (labels != V)).sum()),
+        "s_true": int(((pred == S) & (labels == S)).sum()),
+        "s_false": int(((pred == S) & (labels != S)).sum()),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default="diagnostic")
@@ -69,7 +97,13 @@ def main(argv: list[str] | None = None) -> int:
             samples, labels = reference_beats(record)
             lead = select_lead(record.lead_names, None)
             pred = model.classify(record.signal[:, lead], record.fs, samples)
+            raw = model.network_probabilities(record.signal[:, lead], record.fs, samples)[0]
             af_ref = annotated_af(path, samples)
+            rules = {
+                "s_to_n": rule_counts(labels, af_s_to_n(raw, pred.in_af)),
+                "proportional": rule_counts(labels, spread_s_in_proportion(raw, pred.in_af)),
+                "no_af_step": rule_counts(labels, raw),
+            }
             rows.append(
                 {
                     "record": path.name,
@@ -79,9 +113,14 @@ def main(argv: list[str] | None = None) -> int:
                     "other_beats_called_af": int((pred.in_af & ~af_ref).sum()),
                     "s_beats": int((labels == 1).sum()),
                     "s_beats_in_af_call": int((pred.in_af & (labels == 1)).sum()),
+                    "rules": rules,
                 }
             )
-        total = {k: sum(r[k] for r in rows) for k in rows[0] if k != "record"}
+        total = {k: sum(r[k] for r in rows) for k in rows[0] if k not in ("record", "rules")}
+        total["rules"] = {
+            rule: {k: sum(r["rules"][rule][k] for r in rows) for k in counts}
+            for rule, counts in rows[0]["rules"].items()
+        }
         result["databases"][name] = {"total": total, "per_record": rows}
         pct = lambda a, b: 100.0 * a / b if b else float("nan")  # noqa: E731
         print(
@@ -91,6 +130,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{total['other_beats']}; S beats inside the AF call {total['s_beats_in_af_call']}"
             f" of {total['s_beats']}"
         )
+        for rule, c in total["rules"].items():
+            print(
+                f"  rule {rule}: V {c['v_true']} true, {c['v_false']} false; "
+                f"S {c['s_true']} true, {c['s_false']} false"
+            )
         for r in rows:
             if r["other_beats_called_af"] or r["af_beats"]:
                 print(

@@ -92,20 +92,15 @@ def test_classifier_labels_no_s_inside_af(mitdb_dir):
 def test_s_probability_in_af_goes_to_n_only(mitdb_dir):
     """Inside AF the network's S probability is added to N; V, F and Q keep theirs, so the
     AF step never creates a V label."""
-    from ecg_core.classifier import load_model, predict_beats
-    from ecg_core.features import beat_features
+    from ecg_core.classifier import load_model
     from ecg_core.io import read_record
-    from ecg_core.preprocessing import CANONICAL_FS, resample_positions, to_canonical
 
     record = read_record(str(mitdb_dir / "201"))
     ann = wfdb.rdann(str(mitdb_dir / "201"), "atr")
     r = ann.sample[symbols_to_classes(ann.symbol) >= 0]
     model = load_model("diagnostic")
-    cfg = model.config
     pred = model.classify(record.signal[:, 0], record.fs, r)
-    canonical = to_canonical(record.signal[:, 0], record.fs, causal=cfg.causal)
-    feats = beat_features(canonical, resample_positions(r, record.fs, CANONICAL_FS), cfg.causal)
-    raw, _ = predict_beats(model.model, feats.morph, feats.rr[:, : cfg.n_rr])
+    raw = model.network_probabilities(record.signal[:, 0], record.fs, r)[0]
     af = pred.in_af
     assert af.sum() > 500 and (raw[af].argmax(axis=1) == 1).sum() > 10  # S calls were moved
     np.testing.assert_allclose(pred.probs[~af], raw[~af], atol=1e-6)
