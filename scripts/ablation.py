@@ -56,8 +56,9 @@ def score_records(model, paths: list[Path]) -> dict:
 
 def score_detected(model, paths: list[Path]) -> dict:
     """Totals over records end to end: our QRS detector, then the model (as the product
-    runs). SVDB's annotations sit 16-31 ms before the R peak that MIT-BIH's annotations and
-    our detector mark, so reference-beat windows there are off-centre; detected ones are not."""
+    runs). SVDB's annotations sit ~16 ms before the R peak that MIT-BIH's annotations and our
+    detector mark (scripts/annotation_offsets.py), so reference-beat windows there are
+    off-centre; detected ones are not."""
 
     def labeller_for(record):
         return lambda signal, fs, r_peaks: model.classify(signal, fs, r_peaks).labels
