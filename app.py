@@ -554,6 +554,9 @@ two patients are in the training database, so this measures noise, not new patie
   *diagnostic* also sees the next beat and a beat template centred on the current beat.
 - **Atrial fibrillation**: stretches of irregularly irregular rhythm (≥ 60 beats, from the RR
   intervals) are reported as AF episodes, and no beat inside them is labelled S.
+- **SVT runs** (diagnostic mode): the beats that continue a fast regular run whose premature
+  onset the model saw are labelled S with it, as a Holter reader counts a supraventricular
+  tachycardia.
 
 ## Limitations
 

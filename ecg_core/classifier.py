@@ -23,7 +23,7 @@ from ecg_core.aami import AAMI_CLASSES
 from ecg_core.features import beat_features
 from ecg_core.models import HybridBeatNet, ModelConfig, context_indices
 from ecg_core.preprocessing import CANONICAL_FS, resample_positions, to_canonical, validate_fs
-from ecg_core.rhythm import af_beats
+from ecg_core.rhythm import af_beats, svt_continuation
 
 CHECKPOINTS_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
 FP32_WEIGHTS = "model.safetensors"
@@ -95,18 +95,24 @@ def predict_beats(
     return torch.cat(probs).numpy().astype(np.float32), torch.cat(attns).numpy().astype(np.float32)
 
 
+def move_probability(probs: np.ndarray, beats: np.ndarray, source: int, target: int) -> np.ndarray:
+    """A copy of ``probs`` where the marked beats' ``source`` probability is added to
+    ``target``; the other classes keep theirs."""
+    if not np.any(beats):
+        return probs
+    probs = probs.copy()
+    probs[beats, target] += probs[beats, source]
+    probs[beats, source] = 0.0
+    return probs
+
+
 def af_s_to_n(probs: np.ndarray, in_af: np.ndarray) -> np.ndarray:
     """Inside atrial fibrillation "premature" means nothing: no beat there is S, and AAMI
     labels the conducted beats N (a Holter reader reports AF, not thousands of S beats). So
     the S probability of beats in AF goes to N; the other classes keep theirs. (Spreading it
     over all classes in proportion, as we did before, turned some of these beats into V:
     ``scripts/af_check.py`` compares the two.)"""
-    if not np.any(in_af):
-        return probs
-    probs = probs.copy()
-    probs[in_af, N_INDEX] += probs[in_af, S_INDEX]
-    probs[in_af, S_INDEX] = 0.0
-    return probs
+    return move_probability(probs, in_af, S_INDEX, N_INDEX)
 
 
 class BeatClassifier:
@@ -139,14 +145,27 @@ class BeatClassifier:
         probs, attention = predict_beats(self.model, feats.morph, feats.rr[:, : cfg.n_rr])
         return probs, attention, r_c
 
-    def classify(self, signal_1d: np.ndarray, fs: float, r_peaks: np.ndarray) -> BeatPredictions:
+    def classify(
+        self,
+        signal_1d: np.ndarray,
+        fs: float,
+        r_peaks: np.ndarray,
+        svt_step: bool | None = None,
+    ) -> BeatPredictions:
         """Classify the beats at ``r_peaks`` (sample indices at ``fs``) of one lead: the
-        network, then the atrial fibrillation step."""
+        network, then the atrial fibrillation step and the SVT-run step (``svt_step``;
+        None: in diagnostic mode only)."""
         cfg = self.config
         probs, attention, r_c = self.network_probabilities(signal_1d, fs, r_peaks)
         # The AF call uses the network's own V labels.
         in_af = af_beats(r_c, CANONICAL_FS, probs.argmax(axis=1) == V_INDEX, causal=cfg.causal)
         probs = af_s_to_n(probs, in_af)
+        if cfg.mode == "diagnostic" if svt_step is None else svt_step:
+            # The rest of an SVT run whose onset the network saw: its N probability goes to
+            # S, so the run is labelled S. Not in real-time mode, where it added more false S
+            # than true ones on DS1 (scripts/svt_check.py; README, "What we tried").
+            in_svt = svt_continuation(r_c, CANONICAL_FS, probs.argmax(axis=1), in_af)
+            probs = move_probability(probs, in_svt, N_INDEX, S_INDEX)
         stride = cfg.attention_stride
         return BeatPredictions(
             probs=probs,

@@ -124,3 +124,64 @@ def test_report_has_af_episodes_for_record_201(mitdb_dir):
     start_s, end_s = report.af_spans[0]
     assert 0 <= start_s < end_s <= report.duration_s
     assert "af_spans" in report.to_dict()
+
+
+def _r_peaks(rr_s: list[float], fs: float = 128.0) -> np.ndarray:
+    return (np.cumsum(rr_s) * fs).astype(int)
+
+
+def test_svt_continuation_extends_a_fast_regular_run_only():
+    from ecg_core.rhythm import svt_continuation
+
+    no_af = np.zeros(60, bool)
+    # sinus 0.8 s, an S onset at 0.5 s, 9 more beats at 0.5 s, back to sinus
+    rr = [0.8] * 30 + [0.5] * 10 + [0.8] * 20
+    labels = np.zeros(60, int)
+    labels[30] = 1
+    run = svt_continuation(_r_peaks(rr), 128.0, labels, no_af)
+    assert np.flatnonzero(run).tolist() == list(range(31, 40))
+    # a V beat ends the run
+    labels_v = labels.copy()
+    labels_v[35] = 2
+    assert np.flatnonzero(svt_continuation(_r_peaks(rr), 128.0, labels_v, no_af)).tolist() == [
+        31,
+        32,
+        33,
+        34,
+    ]
+    # inside AF nothing is extended
+    assert not svt_continuation(_r_peaks(rr), 128.0, labels, np.ones(60, bool)).any()
+    # atrial bigeminy (S, then a compensatory pause) is not a run
+    rr_bigeminy = [0.8] * 30 + [0.5, 1.1] * 15
+    labels_bigeminy = np.zeros(60, int)
+    labels_bigeminy[30::2] = 1
+    assert not svt_continuation(_r_peaks(rr_bigeminy), 128.0, labels_bigeminy, no_af).any()
+    # one S beat followed by a single early beat is not a run (3 beats needed)
+    rr_pair = [0.8] * 30 + [0.5, 0.5] + [0.8] * 28
+    assert not svt_continuation(_r_peaks(rr_pair), 128.0, labels, no_af).any()
+    # sinus tachycardia that sets in gradually never had an S onset: nothing to extend
+    rr_tachy = list(np.linspace(0.8, 0.5, 30)) + [0.5] * 30
+    assert not svt_continuation(_r_peaks(rr_tachy), 128.0, np.zeros(60, int), no_af).any()
+
+
+def test_diagnostic_mode_labels_the_svt_run_of_svdb_865(svdb_dir):
+    """SVDB record 865 has long SVT runs annotated S: the diagnostic model labels more of
+    them S than its network alone; the real-time model is left as its network says."""
+    from ecg_core.classifier import load_model
+    from ecg_core.io import read_record
+
+    record = read_record(str(svdb_dir / "865"))
+    ann = wfdb.rdann(str(svdb_dir / "865"), "atr")
+    beat = symbols_to_classes(ann.symbol) >= 0
+    r, truth = ann.sample[beat], symbols_to_classes(ann.symbol)[beat]
+    signal = record.signal[:, 0]
+    diagnostic = load_model("diagnostic")
+    network = diagnostic.network_probabilities(signal, record.fs, r)[0].argmax(axis=1)
+    labels = diagnostic.classify(signal, record.fs, r).labels
+    gained = (labels == 1) & (network != 1)
+    assert gained.sum() > 100 and (truth[gained] == 1).mean() > 0.9
+    realtime = load_model("realtime")
+    np.testing.assert_array_equal(
+        realtime.classify(signal, record.fs, r).labels,
+        realtime.network_probabilities(signal, record.fs, r)[0].argmax(axis=1),
+    )

@@ -1,0 +1,118 @@
+"""What the SVT-run step (ecg_core.rhythm.svt_continuation) does, end to end (never DS2).
+
+For a checkpoint, on the SVDB development subset and on MIT-BIH DS1: V and S Se / +P / F1 on
+our own detections (matched within 150 ms) with and without the step, and per record how
+many beats it relabelled S and how many of those are annotated S. The product runs it in
+diagnostic mode only; this script runs both ways for either mode.
+
+    python scripts/svt_check.py --checkpoint diagnostic --out results/svt_check_diagnostic.json
+    python scripts/svt_check.py --checkpoint realtime --out results/svt_check_realtime.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from evaluate import read_annotated_record, reference_beats  # noqa: E402
+
+from ecg_core.aami import AAMI_CLASSES, DS1  # noqa: E402
+from ecg_core.classifier import load_model  # noqa: E402
+from ecg_core.metrics import (  # noqa: E402
+    MATCH_TOLERANCE_S,
+    count_matrix,
+    end_to_end_pairs,
+    match_beats,
+    metrics_from_counts,
+)
+from ecg_core.preprocessing import select_lead  # noqa: E402
+from ecg_core.qrs import detect_qrs_and_vf  # noqa: E402
+
+S = AAMI_CLASSES.index("S")
+
+
+def scores(counts: np.ndarray) -> dict:
+    classes = metrics_from_counts(counts)["classes"]
+    out = {}
+    for c in ("S", "V"):
+        se, ppv = 100 * (classes[c]["se"] or 0.0), 100 * (classes[c]["ppv"] or 0.0)
+        out[c] = {"se": se, "ppv": ppv, "f1": 2 * se * ppv / (se + ppv) if se + ppv else 0.0}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", default="diagnostic")
+    parser.add_argument("--mitdb", type=Path, default=ROOT.parent / "shared/data/mitdb")
+    parser.add_argument("--svdb", type=Path, default=ROOT.parent / "shared/data/svdb-adapt")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    model = load_model(args.checkpoint)
+    sets = {
+        "SVDB subset": [p.with_suffix("") for p in sorted(args.svdb.glob("*.hea"))],
+        "MIT-BIH DS1": [args.mitdb / r for r in DS1],
+    }
+    n = len(AAMI_CLASSES) + 1
+    result = {"checkpoint": args.checkpoint, "beats": "detected", "databases": {}}
+    for name, paths in sets.items():
+        totals = {"without": np.zeros((n, n), np.int64), "with": np.zeros((n, n), np.int64)}
+        per_record = []
+        for path in paths:
+            record = read_annotated_record(path)
+            signal = record.signal[:, select_lead(record.lead_names, None)]
+            detections, _ = detect_qrs_and_vf(signal, record.fs)
+            samples, truth = reference_beats(record)
+            tolerance = MATCH_TOLERANCE_S * record.fs
+            labels = {
+                key: model.classify(signal, record.fs, detections, svt_step=key == "with").labels
+                for key in totals
+            }
+            for key, pred in labels.items():
+                totals[key] += count_matrix(
+                    *end_to_end_pairs(samples, truth, detections, pred, tolerance)
+                )
+            relabelled = (labels["with"] == S) & (labels["without"] != S)
+            if relabelled.any():
+                ref_idx, det_idx = match_beats(samples, detections, tolerance)
+                annotated_s = np.zeros(detections.size, dtype=bool)
+                annotated_s[det_idx] = truth[ref_idx] == S
+                per_record.append(
+                    {
+                        "record": path.name,
+                        "relabelled_s": int(relabelled.sum()),
+                        "of_which_annotated_s": int((relabelled & annotated_s).sum()),
+                    }
+                )
+        result["databases"][name] = {
+            "without_step": scores(totals["without"]),
+            "with_step": scores(totals["with"]),
+            "records": per_record,
+        }
+        for key in ("without_step", "with_step"):
+            sc = result["databases"][name][key]
+            print(
+                f"{name} {key}: S {sc['S']['se']:.1f} / {sc['S']['ppv']:.1f} F1 "
+                f"{sc['S']['f1']:.1f} | V {sc['V']['se']:.1f} / {sc['V']['ppv']:.1f}",
+                flush=True,
+            )
+        for row in per_record:
+            print(
+                f"  {row['record']}: {row['relabelled_s']} relabelled S, "
+                f"{row['of_which_annotated_s']} annotated S"
+            )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
