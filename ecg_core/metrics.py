@@ -205,6 +205,18 @@ def metrics_from_counts(matrix: np.ndarray) -> dict:
     }
 
 
+def percent_scores(matrix: np.ndarray, classes: tuple[str, ...] = ("S", "V")) -> dict:
+    """Se, +P and F1 in percent (0 where undefined) and n for the named classes, from a
+    :func:`count_matrix`: the summary the development scripts print and compare."""
+    per_class = metrics_from_counts(matrix)["classes"]
+    out = {}
+    for c in classes:
+        se, ppv = 100 * (per_class[c]["se"] or 0.0), 100 * (per_class[c]["ppv"] or 0.0)
+        f1 = 2 * se * ppv / (se + ppv) if se + ppv else 0.0
+        out[c] = {"se": se, "ppv": ppv, "f1": f1, "n": per_class[c]["n"]}
+    return out
+
+
 def classification_metrics(ref_labels: np.ndarray | list, pred_labels: np.ndarray | list) -> dict:
     """Per-class Se/+P/n, accuracy and the 5x5 confusion over AAMI_CLASSES.
 

@@ -31,7 +31,7 @@ from evaluate import evaluate_record, read_annotated_record, reference_beats  # 
 
 from ecg_core.aami import AAMI_CLASSES  # noqa: E402
 from ecg_core.classifier import load_model  # noqa: E402
-from ecg_core.metrics import metrics_from_counts  # noqa: E402
+from ecg_core.metrics import percent_scores  # noqa: E402
 from ecg_core.preprocessing import select_lead  # noqa: E402
 from ecg_core.training import DS1_VAL_RECORDS, confusion, per_class_scores  # noqa: E402
 
@@ -67,15 +67,7 @@ def score_detected(model, paths: list[Path]) -> dict:
         np.asarray(evaluate_record(p, "classify", "detected", labeller_for=labeller_for)["counts"])
         for p in paths
     )
-    classes = metrics_from_counts(counts)["classes"]
-    return {
-        c: {
-            "se": 100 * classes[c]["se"],
-            "ppv": 100 * (classes[c]["ppv"] or 0.0),
-            "n": classes[c]["n"],
-        }
-        for c in ("S", "V")
-    }
+    return percent_scores(counts)
 
 
 class MeanOfModels:

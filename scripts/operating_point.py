@@ -30,7 +30,7 @@ from ecg_core.metrics import (  # noqa: E402
     MATCH_TOLERANCE_S,
     count_matrix,
     end_to_end_pairs,
-    metrics_from_counts,
+    percent_scores,
 )
 from ecg_core.preprocessing import select_lead  # noqa: E402
 from ecg_core.qrs import detect_qrs_and_vf  # noqa: E402
@@ -62,15 +62,6 @@ def record_probabilities(
     return samples, labels, detections, probs, record.fs
 
 
-def scores(counts: np.ndarray) -> dict:
-    classes = metrics_from_counts(counts)["classes"]
-    out = {}
-    for c in ("S", "V"):
-        se, ppv = 100 * (classes[c]["se"] or 0.0), 100 * (classes[c]["ppv"] or 0.0)
-        out[c] = {"se": se, "ppv": ppv, "f1": 2 * se * ppv / (se + ppv) if se + ppv else 0.0}
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+")
@@ -93,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 pred = decide_labels(probs, t)
                 pairs = end_to_end_pairs(samples, labels, detections, pred, tolerance)
                 totals[t] += count_matrix(*pairs)
-        rows = {("argmax" if t is None else str(t)): scores(c) for t, c in totals.items()}
+        rows = {("argmax" if t is None else str(t)): percent_scores(c) for t, c in totals.items()}
         runs.append({"checkpoint": checkpoint, "mode": model.mode, "thresholds": rows})
         for name, row in rows.items():
             print(

@@ -31,21 +31,12 @@ from ecg_core.metrics import (  # noqa: E402
     count_matrix,
     end_to_end_pairs,
     match_beats,
-    metrics_from_counts,
+    percent_scores,
 )
 from ecg_core.preprocessing import select_lead  # noqa: E402
 from ecg_core.qrs import detect_qrs_and_vf  # noqa: E402
 
 S = AAMI_CLASSES.index("S")
-
-
-def scores(counts: np.ndarray) -> dict:
-    classes = metrics_from_counts(counts)["classes"]
-    out = {}
-    for c in ("S", "V"):
-        se, ppv = 100 * (classes[c]["se"] or 0.0), 100 * (classes[c]["ppv"] or 0.0)
-        out[c] = {"se": se, "ppv": ppv, "f1": 2 * se * ppv / (se + ppv) if se + ppv else 0.0}
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
                     }
                 )
         result["databases"][name] = {
-            "without_step": scores(totals["without"]),
-            "with_step": scores(totals["with"]),
+            "without_step": percent_scores(totals["without"]),
+            "with_step": percent_scores(totals["with"]),
             "records": per_record,
         }
         for key in ("without_step", "with_step"):

@@ -11,6 +11,7 @@ from ecg_core.metrics import (
     count_matrix,
     end_to_end_metrics,
     match_beats,
+    percent_scores,
     qrs_metrics,
 )
 
@@ -119,3 +120,16 @@ def test_count_matrix_has_no_beat_row_and_column_that_add_up():
     assert m.shape == (6, 6)
     assert m[0, 5] == 1 and m[5, 1] == 1 and m[2, 2] == 1 and m.sum() == 3
     assert np.array_equal(m + m, count_matrix([0, NO_BEAT, 2] * 2, [NO_BEAT, 1, 2] * 2))
+
+
+def test_percent_scores_from_counts():
+    # 3 S beats: 2 found, 1 called N; 1 N beat called S; one missed V, 4 found
+    ref = ["S", "S", "S", "N", "V", "V", "V", "V"]
+    pred = ["S", "S", "N", "S", "V", "V", "V", "V"]
+    matrix = count_matrix(ref, pred)
+    matrix[2, NO_BEAT] += 1  # a missed V beat
+    s, v = percent_scores(matrix)["S"], percent_scores(matrix)["V"]
+    assert (round(s["se"], 2), round(s["ppv"], 2), s["n"]) == (66.67, 66.67, 3)
+    assert round(s["f1"], 2) == 66.67
+    assert (v["se"], v["ppv"], v["n"]) == (80.0, 100.0, 5)
+    assert round(v["f1"], 2) == 88.89
