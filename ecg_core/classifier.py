@@ -41,6 +41,8 @@ class BeatPredictions:
     window_offset_s: float  # time of attention[:, 0] relative to the R peak (negative)
     window_fs: float  # rate of the attention steps (Hz)
     in_af: np.ndarray  # (n,) bool: beat in atrial fibrillation (ecg_core.rhythm.af_beats)
+    # (n,) bool: labelled S as the continuation of an SVT run (ecg_core.rhythm.svt_continuation)
+    in_svt: np.ndarray
 
 
 def resolve_checkpoint(name_or_path: str | Path) -> Path:
@@ -160,6 +162,7 @@ class BeatClassifier:
         # The AF call uses the network's own V labels.
         in_af = af_beats(r_c, CANONICAL_FS, probs.argmax(axis=1) == V_INDEX, causal=cfg.causal)
         probs = af_s_to_n(probs, in_af)
+        in_svt = np.zeros(len(probs), dtype=bool)
         if cfg.mode == "diagnostic" if svt_step is None else svt_step:
             # The rest of an SVT run whose onset the network saw: its N probability goes to
             # S, so the run is labelled S. Not in real-time mode, where it added more false S
@@ -171,6 +174,7 @@ class BeatClassifier:
             probs=probs,
             labels=probs.argmax(axis=1).astype(np.int64),
             in_af=in_af,
+            in_svt=in_svt,
             attention=attention,
             window_offset_s=float(((stride - 1) / 2 - cfg.window_pre) / cfg.fs),
             window_fs=float(cfg.fs / stride),

@@ -32,7 +32,7 @@ from ecg_core.rhythm import spans_of
 ProgressFn = Callable[[float, str], Any]
 
 PROB_COLUMNS = [f"p_{c}" for c in AAMI_CLASSES]
-BEAT_COLUMNS = ["sample", "time_s", "label", "confidence", *PROB_COLUMNS, "noisy", "af"]
+BEAT_COLUMNS = ["sample", "time_s", "label", "confidence", *PROB_COLUMNS, "noisy", "af", "svt_run"]
 
 
 @dataclass
@@ -146,8 +146,10 @@ def beat_table(
     probs: np.ndarray,
     noisy: np.ndarray,
     in_af: np.ndarray | None = None,
+    in_svt: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """The per-beat DataFrame of :class:`Report` (columns :data:`BEAT_COLUMNS`)."""
+    """The per-beat DataFrame of :class:`Report` (columns :data:`BEAT_COLUMNS`). ``af``: in
+    atrial fibrillation; ``svt_run``: labelled S as the continuation of an SVT run."""
     probs = np.asarray(probs, dtype=np.float32).reshape(-1, len(AAMI_CLASSES))
     table = pd.DataFrame(
         {
@@ -160,7 +162,8 @@ def beat_table(
     for i, column in enumerate(PROB_COLUMNS):
         table[column] = probs[:, i]
     table["noisy"] = np.asarray(noisy, dtype=bool)
-    table["af"] = np.zeros(len(table), bool) if in_af is None else np.asarray(in_af, bool)
+    for column, flags in (("af", in_af), ("svt_run", in_svt)):
+        table[column] = np.zeros(len(table), bool) if flags is None else np.asarray(flags, bool)
     return table
 
 
@@ -357,12 +360,13 @@ def analyze(
         attention_offset_s = float(predictions.window_offset_s)
         attention_fs = float(predictions.window_fs)
         in_af = np.asarray(getattr(predictions, "in_af", np.zeros(r_peaks.size, bool)), bool)
+        in_svt = np.asarray(getattr(predictions, "in_svt", np.zeros(r_peaks.size, bool)), bool)
     else:
         probs = np.zeros((0, len(AAMI_CLASSES)), np.float32)
         labels = np.zeros(0, np.int64)
         attention = np.zeros((0, 0), np.float32)
         attention_offset_s, attention_fs = 0.0, 1.0
-        in_af = np.zeros(0, bool)
+        in_af = in_svt = np.zeros(0, bool)
     af_spans = [(a / fs, b / fs) for a, b in spans_of(in_af, r_peaks)]
 
     mode = str(getattr(model, "mode", mode))
@@ -387,7 +391,7 @@ def analyze(
         mode=mode,
         model_name=model_name,
         summary=summary,
-        beats=beat_table(r_peaks, fs, labels, probs, noisy, in_af),
+        beats=beat_table(r_peaks, fs, labels, probs, noisy, in_af, in_svt),
         attention=attention,
         attention_offset_s=attention_offset_s,
         attention_fs=attention_fs,

@@ -180,8 +180,19 @@ def test_diagnostic_mode_labels_the_svt_run_of_svdb_865(svdb_dir):
     labels = diagnostic.classify(signal, record.fs, r).labels
     gained = (labels == 1) & (network != 1)
     assert gained.sum() > 100 and (truth[gained] == 1).mean() > 0.9
+    np.testing.assert_array_equal(diagnostic.classify(signal, record.fs, r).in_svt, gained)
     realtime = load_model("realtime")
     np.testing.assert_array_equal(
         realtime.classify(signal, record.fs, r).labels,
         realtime.network_probabilities(signal, record.fs, r)[0].argmax(axis=1),
     )
+
+
+def test_beat_table_marks_the_svt_run_beats(svdb_dir):
+    from ecg_core.io import read_record
+    from ecg_core.pipeline import analyze
+
+    beats = analyze(read_record(str(svdb_dir / "865")), mode="diagnostic").beats
+    assert beats["svt_run"].sum() > 100
+    assert (beats.loc[beats["svt_run"], "label"] == "S").all()
+    assert not analyze(read_record(str(svdb_dir / "865")), mode="realtime").beats["svt_run"].any()
