@@ -23,26 +23,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from evaluate import available_records, read_annotated_record, reference_beats  # noqa: E402
+from evaluate import available_records, detect_record  # noqa: E402
 
 from ecg_core.aami import AAMI_CLASSES  # noqa: E402
 from ecg_core.metrics import MATCH_TOLERANCE_S, match_beats  # noqa: E402
-from ecg_core.preprocessing import select_lead  # noqa: E402
-from ecg_core.qrs import detect_qrs_and_vf  # noqa: E402
 
 
 def record_offsets_ms(path: Path) -> dict[str, list[float]]:
     """Offsets (ms) of the matched detection from each annotated N and V beat, matched as
     the scoring matches them (one to one, within 150 ms)."""
-    record = read_annotated_record(path)
-    lead = select_lead(record.lead_names, None)
-    detections, _ = detect_qrs_and_vf(record.signal[:, lead], record.fs)
-    samples, labels = reference_beats(record)
-    ref_idx, det_idx = match_beats(samples, detections, MATCH_TOLERANCE_S * record.fs)
-    offset_ms = (detections[det_idx] - samples[ref_idx]) / record.fs * 1000.0
-    return {
-        name: offset_ms[labels[ref_idx] == AAMI_CLASSES.index(name)].tolist() for name in ("N", "V")
-    }
+    rec = detect_record(path)
+    ref_idx, det_idx = match_beats(rec.ref_samples, rec.detections, MATCH_TOLERANCE_S * rec.fs)
+    offset_ms = (rec.detections[det_idx] - rec.ref_samples[ref_idx]) / rec.fs * 1000.0
+    labels = rec.ref_labels[ref_idx]
+    return {name: offset_ms[labels == AAMI_CLASSES.index(name)].tolist() for name in ("N", "V")}
 
 
 def quartiles(values: list[float]) -> list[float] | None:

@@ -37,6 +37,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,27 @@ def reference_beats(record: Record) -> tuple[np.ndarray, np.ndarray]:
     labels = symbols_to_classes(list(symbols[is_beat]))
     order = np.argsort(samples, kind="stable")
     return samples[order], labels[order]
+
+
+@dataclass
+class DetectedRecord:
+    """One annotated record run end to end: the lead the product picks, our detections
+    and the reference beats (what the development scripts compare)."""
+
+    signal: np.ndarray  # the lead, in the input's units
+    fs: float
+    detections: np.ndarray  # our R peaks (samples at fs), VF spans removed
+    ref_samples: np.ndarray
+    ref_labels: np.ndarray  # AAMI indices
+
+
+def detect_record(path: Path, annotator: str = "atr") -> DetectedRecord:
+    """Read an annotated record, pick its lead as the product does and detect its beats."""
+    record = read_annotated_record(path, annotator)
+    signal = record.signal[:, select_lead(record.lead_names, None)]
+    detections, _ = detect_qrs_and_vf(signal, record.fs)
+    samples, labels = reference_beats(record)
+    return DetectedRecord(signal, float(record.fs), detections, samples, labels)
 
 
 def flutter_spans(record: Record) -> list[tuple[int, int]]:

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from evaluate import read_annotated_record, reference_beats  # noqa: E402
+from evaluate import detect_record  # noqa: E402
 
 from ecg_core.aami import AAMI_CLASSES  # noqa: E402
 from ecg_core.classifier import load_model  # noqa: E402
@@ -32,8 +32,6 @@ from ecg_core.metrics import (  # noqa: E402
     end_to_end_pairs,
     percent_scores,
 )
-from ecg_core.preprocessing import select_lead  # noqa: E402
-from ecg_core.qrs import detect_qrs_and_vf  # noqa: E402
 
 DEFAULT_THRESHOLDS = "argmax,0.2,0.25,0.3,0.35,0.4,0.45,0.5,0.6"
 V = AAMI_CLASSES.index("V")
@@ -47,19 +45,6 @@ def decide_labels(probs: np.ndarray, v_threshold: float | None = None) -> np.nda
     others = probs.copy()
     others[:, V] = -1.0
     return np.where(probs[:, V] >= v_threshold, V, others.argmax(axis=1)).astype(np.int64)
-
-
-def record_probabilities(
-    model, path: Path
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
-    """(reference samples, reference labels, detections, their probabilities, fs) of a record."""
-    record = read_annotated_record(path)
-    lead = select_lead(record.lead_names, None)
-    signal = record.signal[:, lead]
-    detections, _ = detect_qrs_and_vf(signal, record.fs)
-    probs = model.classify(signal, record.fs, detections).probs
-    samples, labels = reference_beats(record)
-    return samples, labels, detections, probs, record.fs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,11 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         model = load_model(checkpoint)
         totals = {t: np.zeros((n + 1, n + 1), dtype=np.int64) for t in thresholds}
         for path in paths:
-            samples, labels, detections, probs, fs = record_probabilities(model, path)
-            tolerance = MATCH_TOLERANCE_S * fs
+            rec = detect_record(path)
+            probs = model.classify(rec.signal, rec.fs, rec.detections).probs
+            tolerance = MATCH_TOLERANCE_S * rec.fs
             for t in thresholds:
                 pred = decide_labels(probs, t)
-                pairs = end_to_end_pairs(samples, labels, detections, pred, tolerance)
+                pairs = end_to_end_pairs(
+                    rec.ref_samples, rec.ref_labels, rec.detections, pred, tolerance
+                )
                 totals[t] += count_matrix(*pairs)
         rows = {("argmax" if t is None else str(t)): percent_scores(c) for t, c in totals.items()}
         runs.append({"checkpoint": checkpoint, "mode": model.mode, "thresholds": rows})

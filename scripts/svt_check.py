@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from evaluate import read_annotated_record, reference_beats  # noqa: E402
+from evaluate import detect_record  # noqa: E402
 
 from ecg_core.aami import AAMI_CLASSES, DS1  # noqa: E402
 from ecg_core.classifier import load_model  # noqa: E402
@@ -33,8 +33,6 @@ from ecg_core.metrics import (  # noqa: E402
     match_beats,
     percent_scores,
 )
-from ecg_core.preprocessing import select_lead  # noqa: E402
-from ecg_core.qrs import detect_qrs_and_vf  # noqa: E402
 
 S = AAMI_CLASSES.index("S")
 
@@ -57,13 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         totals = {"without": np.zeros((n, n), np.int64), "with": np.zeros((n, n), np.int64)}
         per_record = []
         for path in paths:
-            record = read_annotated_record(path)
-            signal = record.signal[:, select_lead(record.lead_names, None)]
-            detections, _ = detect_qrs_and_vf(signal, record.fs)
-            samples, truth = reference_beats(record)
-            tolerance = MATCH_TOLERANCE_S * record.fs
+            rec = detect_record(path)
+            signal, detections = rec.signal, rec.detections
+            samples, truth = rec.ref_samples, rec.ref_labels
+            tolerance = MATCH_TOLERANCE_S * rec.fs
             labels = {
-                key: model.classify(signal, record.fs, detections, svt_step=key == "with").labels
+                key: model.classify(signal, rec.fs, detections, svt_step=key == "with").labels
                 for key in totals
             }
             for key, pred in labels.items():
