@@ -164,10 +164,10 @@ def svt_continuation(
             continue
         lo = max(0, i - SVT_BASELINE_BEATS)
         before = rr[lo:i][is_n[lo:i]]
-        if before.size < SVT_MIN_BASELINE or rr[i] >= SVT_ONSET_RATIO * np.median(before):
+        limit = SVT_ONSET_RATIO * np.median(before) if before.size >= SVT_MIN_BASELINE else 0.0
+        if rr[i] >= limit:  # not premature enough, or no baseline
             i += 1
             continue
-        limit = SVT_ONSET_RATIO * np.median(before)
         run_rr, j = rr[i], i + 1
         while (
             j < n
