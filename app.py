@@ -406,7 +406,8 @@ def render_views(session: Session | None, length_s: float):
     )
     lead_choices = [AUTO_LEAD, *session.lead_names]
     return (
-        f"**{report.name}** · lead {report.lead_name} · {report.fs:g} Hz · "
+        f"**{report.name}** · lead {report.lead_name} · beats labelled on "
+        f"{report.summary.get('classified_leads', report.lead_name)} · {report.fs:g} Hz · "
         f"{report.model_name} model ({report.mode})\n\n{report.summary.get('message', '')}",
         tiles_html(report.summary),
         plots.ecg_overview_figure(
@@ -552,6 +553,9 @@ two patients are in the training database, so this measures noise, not new patie
   false beats count as errors).
 - **Modes**: *real-time* sees only the past (causal filters, past beats only, no look-ahead);
   *diagnostic* also sees the next beat and a beat template centred on the current beat.
+- **Two leads**: beats are found on the analysed lead; where the record has a second lead
+  (V1 preferred, as in MIT-BIH), each beat's class probabilities are the mean of both leads'
+  (a lead counts only where it is not noisy). An ectopic beat rarely looks normal in both.
 - **Atrial fibrillation**: stretches of irregularly irregular rhythm (≥ 60 beats, from the RR
   intervals) are reported as AF episodes, and no beat inside them is labelled S.
 - **SVT runs** (diagnostic mode): the beats that continue a fast regular run whose premature

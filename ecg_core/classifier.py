@@ -108,6 +108,26 @@ def move_probability(probs: np.ndarray, beats: np.ndarray, source: int, target: 
     return probs
 
 
+def mean_over_leads(probs: np.ndarray, lead_weights: np.ndarray | None = None) -> np.ndarray:
+    """Per-beat weighted mean of per-lead probabilities ``probs`` (n_beats, n_leads, 5).
+
+    ``lead_weights`` (n_beats, n_leads), non-negative, e.g. 0 where a lead is noisy; None
+    weighs the leads equally, and so does a beat whose weights are all 0.
+    """
+    n_beats, n_leads = probs.shape[:2]
+    if lead_weights is None:
+        return probs.mean(axis=1)
+    weights = np.asarray(lead_weights, dtype=np.float64)
+    if weights.shape != (n_beats, n_leads) or not np.all(np.isfinite(weights) & (weights >= 0)):
+        raise ValueError(
+            f"lead_weights must be finite, >= 0 and of shape {(n_beats, n_leads)}; "
+            f"got shape {weights.shape}."
+        )
+    weights = np.where(weights.sum(axis=1, keepdims=True) > 0, weights, 1.0)
+    weights = weights / weights.sum(axis=1, keepdims=True)
+    return np.einsum("bl,blc->bc", weights, probs).astype(np.float32)
+
+
 def af_s_to_n(probs: np.ndarray, in_af: np.ndarray) -> np.ndarray:
     """Inside atrial fibrillation "premature" means nothing: no beat there is S, and AAMI
     labels the conducted beats N (a Holter reader reports AF, not thousands of S beats). So
@@ -149,16 +169,35 @@ class BeatClassifier:
 
     def classify(
         self,
-        signal_1d: np.ndarray,
+        signal: np.ndarray,
         fs: float,
         r_peaks: np.ndarray,
         svt_step: bool | None = None,
+        lead_weights: np.ndarray | None = None,
     ) -> BeatPredictions:
-        """Classify the beats at ``r_peaks`` (sample indices at ``fs``) of one lead: the
-        network, then the atrial fibrillation step and the SVT-run step (``svt_step``;
-        None: in diagnostic mode only)."""
+        """Classify the beats at ``r_peaks`` (sample indices at ``fs``): the network, then
+        the atrial fibrillation step and the SVT-run step (``svt_step``; None: in
+        diagnostic mode only).
+
+        ``signal`` is one lead (n_samples,) or several (n_samples, n_leads). With several,
+        the network runs on each and its probabilities are averaged per beat
+        (:func:`mean_over_leads`, weighted by ``lead_weights``); the attention and the
+        rhythm steps come from column 0, the lead the beats were detected on.
+        """
         cfg = self.config
-        probs, attention, r_c = self.network_probabilities(signal_1d, fs, r_peaks)
+        leads = np.asarray(signal, dtype=np.float64)
+        leads = leads.reshape(-1, 1) if leads.ndim == 1 else leads
+        if leads.ndim != 2 or leads.shape[1] == 0:
+            raise ValueError(
+                f"signal must be (n_samples,) or (n_samples, n_leads); got {leads.shape}"
+            )
+        probs, attention, r_c = self.network_probabilities(leads[:, 0], fs, r_peaks)
+        if leads.shape[1] > 1:
+            per_lead = [probs] + [
+                self.network_probabilities(leads[:, j], fs, r_peaks)[0]
+                for j in range(1, leads.shape[1])
+            ]
+            probs = mean_over_leads(np.stack(per_lead, axis=1), lead_weights)
         # The AF call uses the network's own V labels.
         in_af = af_beats(r_c, CANONICAL_FS, probs.argmax(axis=1) == V_INDEX, causal=cfg.causal)
         probs = af_s_to_n(probs, in_af)

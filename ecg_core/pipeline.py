@@ -23,7 +23,7 @@ from ecg_core import analysis
 from ecg_core import runs as run_detection
 from ecg_core.aami import AAMI_CLASSES, symbols_to_classes
 from ecg_core.metrics import MATCH_TOLERANCE_S, end_to_end_metrics, qrs_metrics
-from ecg_core.preprocessing import select_lead
+from ecg_core.preprocessing import companion_lead, select_lead
 from ecg_core.qrs import detect_qrs_and_vf
 from ecg_core.quality import noisy_spans, quality_mask
 from ecg_core.record import Record
@@ -208,8 +208,11 @@ def build_summary(
     runs: pd.DataFrame,
     vf_spans: Sequence[tuple[float, float]] = (),
     af_spans: Sequence[tuple[float, float]] = (),
+    classified_leads: Sequence[str] = (),
 ) -> dict:
-    """The flat summary a clinician reads first (all values plain numbers or strings)."""
+    """The flat summary a clinician reads first (all values plain numbers or strings).
+    ``classified_leads``: the leads whose beat probabilities were averaged (default: the
+    analysed lead alone)."""
     fs, duration_s = record.fs, record.duration_s
     noisy_s = analysis.spans_total_s(spans, duration_s)
     counts = analysis.ectopy_counts(labels, noisy)
@@ -218,6 +221,7 @@ def build_summary(
     summary = {
         "record": record.name,
         "lead": lead_name,
+        "classified_leads": " + ".join(classified_leads or [lead_name]),
         "mode": mode,
         "model": model_name,
         "fs": float(fs),
@@ -312,6 +316,27 @@ def lead_noisy_spans(
     return [(float(a), float(b)) for a, b in noisy_spans(mask, fs)]
 
 
+def _lead_name(record: Record, index: int) -> str:
+    names = record.lead_names
+    return str(names[index]) if index < len(names) else str(index)
+
+
+def classify_leads(model: Any, leads: np.ndarray, fs: float, r_peaks: np.ndarray) -> Any:
+    """``model.classify`` on the beats at ``r_peaks`` over one or more leads.
+
+    ``leads`` is (n_samples,) or (n_samples, n_leads) with the lead the beats were detected
+    on in column 0. Each further lead counts only for the beats outside its own noisy spans
+    (the report's quality mask): a lead with a loose electrode must not outvote a clean one.
+    """
+    leads = np.asarray(leads, dtype=np.float64)
+    if leads.ndim == 1 or leads.shape[1] == 1:
+        return model.classify(leads.reshape(-1), fs, r_peaks)
+    weights = np.ones((len(r_peaks), leads.shape[1]))
+    for j in range(1, leads.shape[1]):
+        weights[:, j] = ~analysis.beats_in_spans(r_peaks, fs, lead_noisy_spans(leads[:, j], fs))
+    return model.classify(leads, fs, r_peaks, lead_weights=weights)
+
+
 def analyze(
     record: Record,
     mode: str = "diagnostic",
@@ -320,22 +345,29 @@ def analyze(
     progress: ProgressFn | None = None,
     *,
     usable_mask: np.ndarray | None = None,
+    second_lead: bool = True,
 ) -> Report:
     """Find, label and summarise every beat of one lead of ``record``.
 
     ``mode`` names the shipped model ("realtime" or "diagnostic") used when ``model`` is
-    None; ``model`` is anything with ``classify(signal_1d, fs, r_peaks)`` returning
-    BeatPredictions (e.g. ``load_model("checkpoints/diagnostic")``). ``lead`` is a name
+    None; ``model`` is anything with ``classify(signal, fs, r_peaks, lead_weights=None)``
+    returning BeatPredictions (e.g. ``load_model("checkpoints/diagnostic")``). ``lead`` is a name
     ("MLII") or index; None picks the preferred lead by name. ``progress`` is called as
     ``progress(fraction, message)``. A record without beats gives an empty Report whose
     ``summary["message"]`` says so; only bad input raises :class:`ECGInputError`.
     ``usable_mask`` (bool per sample, True = usable) replaces the automatic quality mask.
+    ``second_lead``: classify each beat on a second lead too and average the probabilities
+    (:func:`classify_leads`; the lead is :func:`ecg_core.preprocessing.companion_lead`);
+    detection, quality and the rhythm steps stay on the analysed lead.
     """
     _notify(progress, 0.0, "Selecting the lead")
-    lead_index = select_lead(record.lead_names, lead)
-    lead_name = str(record.lead_names[lead_index]) if record.lead_names else str(lead_index)
+    names = [_lead_name(record, i) for i in range(record.n_leads)]
+    lead_index = select_lead(names, lead)
+    lead_name = names[lead_index]
     signal = np.ascontiguousarray(record.signal[:, lead_index], dtype=np.float64)
     fs = float(record.fs)
+    companion = companion_lead(names, lead_index) if second_lead else None
+    classified = [lead_index] if companion is None else [lead_index, companion]
 
     _notify(progress, 0.05, "Checking signal quality")
     spans = lead_noisy_spans(signal, fs, usable_mask)
@@ -353,7 +385,7 @@ def analyze(
             _notify(progress, 0.3, f"Loading the {mode} model")
             model = load_model(mode)
         _notify(progress, 0.35, f"Classifying {r_peaks.size} beats")
-        predictions = model.classify(signal, fs, r_peaks)
+        predictions = classify_leads(model, record.signal[:, classified], fs, r_peaks)
         probs = np.asarray(predictions.probs, dtype=np.float32)
         labels = np.asarray(predictions.labels, dtype=np.int64)
         attention = np.asarray(predictions.attention, dtype=np.float32)
@@ -380,7 +412,18 @@ def analyze(
         ]
     )
     summary = build_summary(
-        record, lead_name, mode, model_name, r_peaks, labels, noisy, spans, runs, vf_spans, af_spans
+        record,
+        lead_name,
+        mode,
+        model_name,
+        r_peaks,
+        labels,
+        noisy,
+        spans,
+        runs,
+        vf_spans,
+        af_spans,
+        classified_leads=[names[i] for i in classified],
     )
     report = Report(
         name=record.name,

@@ -76,8 +76,10 @@ class MeanOfModels:
     def __init__(self, models: list):
         self.models = models
 
-    def classify(self, signal, fs, r_peaks):
-        probs = np.mean([m.classify(signal, fs, r_peaks).probs for m in self.models], axis=0)
+    def classify(self, signal, fs, r_peaks, **options):
+        probs = np.mean(
+            [m.classify(signal, fs, r_peaks, **options).probs for m in self.models], axis=0
+        )
         return SimpleNamespace(labels=probs.argmax(axis=1))
 
 

@@ -83,7 +83,9 @@ def analyze_one(name: str, source: str) -> tuple[str, str, str | None, str]:
     start = time.perf_counter()
     try:
         record = read_record(source, fs=_OPTIONS["fs"])
-        report = analyze(record, model=_MODEL, lead=_OPTIONS["lead"])
+        report = analyze(
+            record, model=_MODEL, lead=_OPTIONS["lead"], second_lead=not _OPTIONS["single_lead"]
+        )
         out_dir = Path(_OPTIONS["out"])
         report.beats_csv(out_dir / f"{name}.beats.csv")
         report.to_json(out_dir / f"{name}.report.json")
@@ -107,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     parser.add_argument("--lead", default=None, help="lead name, e.g. MLII (default: by name)")
     parser.add_argument("--fs", type=float, default=None, help="sampling rate of CSV inputs (Hz)")
+    parser.add_argument(
+        "--single-lead",
+        action="store_true",
+        help="classify on the analysed lead alone (default: averaged with a second lead)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers must be at least 1, got {args.workers}")
@@ -118,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         "checkpoint": args.checkpoint,
         "int8": args.int8,
         "lead": args.lead,
+        "single_lead": args.single_lead,
         "fs": args.fs,
         "out": str(args.out),
     }

@@ -22,6 +22,11 @@ The detector itself drops detections inside the VF spans it finds on its own
 (``ecg_core.flutter.detect_vf_spans``); ``vf_detected_s`` / ``vf_annotated_s`` per record
 say how much it flagged and how much the reference marks.
 
+Like the product, the classifier sees two leads where the record has them: each beat's
+probabilities are averaged over the analysed lead and its companion
+(``ecg_core.preprocessing.companion_lead``; detection and quality stay on the analysed
+lead). ``--single-lead`` classifies on the analysed lead alone.
+
 ``--exclude-noisy`` scores only usable signal, as the product reports it: the quality mask
 is computed on the analysed lead exactly as ``ecg_core.pipeline.analyze`` does, and both
 reference beats and detections inside its noisy spans are left out. ``beats`` then counts
@@ -63,12 +68,13 @@ from ecg_core.metrics import (  # noqa: E402
     qrs_counts,
     qrs_summary,
 )
-from ecg_core.pipeline import lead_noisy_spans  # noqa: E402  (the product's own quality call)
-from ecg_core.preprocessing import select_lead  # noqa: E402
+from ecg_core.pipeline import classify_leads, lead_noisy_spans  # noqa: E402  (the product's own)
+from ecg_core.preprocessing import companion_lead, select_lead  # noqa: E402
 from ecg_core.qrs import detect_qrs_and_vf  # noqa: E402
 from ecg_core.record import Record  # noqa: E402
 
-#: labeller(signal_1d, fs, r_peaks) -> class indices into AAMI_CLASSES, one per r_peak.
+#: labeller(leads, fs, r_peaks) -> class indices into AAMI_CLASSES, one per r_peak; leads is
+#: (n_samples, n_leads), column 0 the analysed lead (a second column: the companion lead).
 Labeller = Callable[[np.ndarray, float, np.ndarray], np.ndarray]
 #: Builds the labeller for one record (a model ignores the record; a test oracle reads it).
 LabellerFactory = Callable[[Record], Labeller]
@@ -154,8 +160,12 @@ def evaluate_record(
     tolerance_s: float = MATCH_TOLERANCE_S,
     start_s: float = 0.0,
     exclude_noisy: bool = False,
+    second_lead: bool = True,
 ) -> dict:
     """Score one record; returns a row with raw counts (summed later) and its ratios.
+
+    ``second_lead``: the labeller also gets the companion lead, as ``pipeline.analyze``
+    classifies (detection and quality stay on the analysed lead).
 
     ``start_s`` > 0 scores only beats from that time on (EC57 skips the first 5 minutes; in
     the NSTDB they are the clean part). Detection always runs on the whole record.
@@ -176,10 +186,13 @@ def evaluate_record(
     ref_samples, ref_labels = ref_samples[~ref_noisy], ref_labels[~ref_noisy]
     n_excluded = int(ref_noisy.sum())
     tolerance = tolerance_s * fs
+    companion = companion_lead(record.lead_names, lead_index) if second_lead else None
+    classified = [lead_index] if companion is None else [lead_index, companion]
     row: dict = {
         "record": record.name,
         "fs": record.fs,
         "lead": record.lead_names[lead_index],
+        "classified_leads": [record.lead_names[i] for i in classified],
         "duration_s": round(record.duration_s, 3),
         "beats": int(ref_samples.size),
         "excluded_beats": n_excluded,
@@ -204,11 +217,12 @@ def evaluate_record(
         if labeller_for is None:
             raise ValueError("task 'classify' needs a labeller")
         labeller = labeller_for(record)
+        leads = record.signal[:, classified]
         if beats == "reference":
-            pred = np.asarray(labeller(signal, record.fs, ref_samples), dtype=np.int64)
+            pred = np.asarray(labeller(leads, record.fs, ref_samples), dtype=np.int64)
             matrix = count_matrix(ref_labels, pred)
         else:
-            pred = np.asarray(labeller(signal, record.fs, det_samples), dtype=np.int64)
+            pred = np.asarray(labeller(leads, record.fs, det_samples), dtype=np.int64)
             matrix = count_matrix(
                 *end_to_end_pairs(ref_samples, ref_labels, det_samples, pred, tolerance)
             )
@@ -230,10 +244,11 @@ def model_labeller(checkpoint: str, quantized: bool = False) -> Labeller:
         _MODEL_CACHE[key] = load_model(checkpoint, quantized=quantized)
     model = _MODEL_CACHE[key]
 
-    def label(signal: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
+    def label(leads: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
         if len(r_peaks) == 0:
             return np.zeros(0, dtype=np.int64)
-        return np.asarray(model.classify(signal, fs, np.asarray(r_peaks)).labels, dtype=np.int64)
+        predictions = classify_leads(model, leads, fs, np.asarray(r_peaks))
+        return np.asarray(predictions.labels, dtype=np.int64)
 
     return label
 
@@ -292,6 +307,7 @@ def evaluate(
     start_s: float = 0.0,
     log: Callable[[str], None] = print,
     exclude_noisy: bool = False,
+    second_lead: bool = True,
 ) -> dict:
     """Evaluate ``records`` of ``data_dir``; returns the JSON-ready result (DESIGN.md §4).
 
@@ -317,6 +333,7 @@ def evaluate(
         labeller_for=labeller_for,
         start_s=start_s,
         exclude_noisy=exclude_noisy,
+        second_lead=second_lead,
     )
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -335,6 +352,7 @@ def evaluate(
         "tolerance_s": MATCH_TOLERANCE_S,
         "start_s": start_s,
         "exclude_noisy": exclude_noisy,
+        "second_lead": second_lead,
         "excluded_beats": sum(r["excluded_beats"] for r in rows),
     }
     result["excluded_percent"] = _percent(
@@ -432,6 +450,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="score only usable signal: leave out beats in the quality mask's noisy spans",
     )
+    parser.add_argument(
+        "--single-lead",
+        action="store_true",
+        help="classify on the analysed lead alone (default: averaged with the companion lead)",
+    )
     args = parser.parse_args(argv)
 
     records = resolve_record_list(args.records, available_records(args.data_dir))
@@ -454,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
         mode=mode,
         start_s=args.start_s,
         exclude_noisy=args.exclude_noisy,
+        second_lead=not args.single_lead,
     )
     if args.task == "classify":
         result["checkpoint"] = str(args.checkpoint or args.mode)

@@ -165,3 +165,36 @@ def test_config_validation_rejects_bad_configs(tmp_path, change):
 def test_unknown_checkpoint_names_the_choices():
     with pytest.raises(FileNotFoundError, match="No model checkpoint"):
         load_model("no-such-model")
+
+
+def test_classify_averages_leads_by_their_weights():
+    from ecg_core.classifier import mean_over_leads
+
+    probs = np.zeros((3, 2, 5), np.float32)
+    probs[:, 0, 0] = 1.0  # lead 0 says N
+    probs[:, 1, 2] = 1.0  # lead 1 says V
+    np.testing.assert_allclose(mean_over_leads(probs)[:, [0, 2]], 0.5)
+    weights = np.array([[1.0, 0.0], [1.0, 3.0], [0.0, 0.0]])  # last beat: no usable lead
+    mixed = mean_over_leads(probs, weights)
+    np.testing.assert_allclose(mixed[:, 0], [1.0, 0.25, 0.5])
+    np.testing.assert_allclose(mixed[:, 2], [0.0, 0.75, 0.5])
+    with pytest.raises(ValueError, match="lead_weights"):
+        mean_over_leads(probs, np.ones((3, 3)))
+    with pytest.raises(ValueError, match="lead_weights"):
+        mean_over_leads(probs, -np.ones((3, 2)))
+
+
+def test_two_lead_classify_is_the_mean_of_each_lead(mitdb_dir):
+    model = load_model("diagnostic")
+    rec = wfdb.rdrecord(str(mitdb_dir / "208"), sampfrom=0, sampto=60 * 360)
+    ann = wfdb.rdann(str(mitdb_dir / "208"), "atr", sampfrom=0, sampto=60 * 360)
+    keep = symbols_to_classes(ann.symbol) >= 0
+    r_peaks = ann.sample[keep]
+    leads = rec.p_signal
+    each = [model.network_probabilities(leads[:, j], 360.0, r_peaks)[0] for j in (0, 1)]
+    both = model.classify(leads, 360.0, r_peaks, svt_step=False)
+    first = model.classify(leads[:, 0], 360.0, r_peaks, svt_step=False)
+    # No AF in this minute, so the probabilities are the plain mean of the two leads'.
+    assert not both.in_af.any()
+    np.testing.assert_allclose(both.probs, (each[0] + each[1]) / 2, atol=1e-6)
+    np.testing.assert_array_equal(both.attention, first.attention)  # attention: column 0

@@ -9,8 +9,9 @@ import pytest
 
 from ecg_core import ECGInputError, Record, Report, analyze, read_record
 from ecg_core.aami import SYMBOL_TO_AAMI
+from ecg_core.analysis import beats_in_spans
 from ecg_core.classifier import CHECKPOINTS_DIR, load_model
-from ecg_core.pipeline import BEAT_COLUMNS
+from ecg_core.pipeline import BEAT_COLUMNS, lead_noisy_spans
 
 TOLERANCE_S = 0.15
 
@@ -65,16 +66,21 @@ def test_record_208_couplets_are_found_at_the_annotated_places(record_208, repor
     assert report_208.reference["reference_runs"]["v_couplets"] == 181
 
 
-def test_record_233_triplets_are_found_at_the_annotated_places(mitdb_dir, diagnostic_model):
+# Two leads cost this record two triplets: in V1 the middle beat of two of them reads N, so
+# the average does too (p_V 0.55 -> 0.30). Over all of DS2, two leads raised V Se (README).
+@pytest.mark.parametrize("second_lead, found", [(False, 4), (True, 3)])
+def test_record_233_triplets_are_found_at_the_annotated_places(
+    mitdb_dir, diagnostic_model, second_lead, found
+):
     record = read_record(mitdb_dir / "233")
-    report = analyze(record, model=diagnostic_model)
+    report = analyze(record, model=diagnostic_model, second_lead=second_lead)
     expected = reference_v_runs(record, 3)
     assert len(expected) == 6  # runs of exactly three V beats in 233.atr
     recall, precision = found_fraction(expected, report.runs, 3)
-    assert recall >= 4 / 6, f"found {recall:.0%} of the annotated triplets"
+    assert recall >= found / 6, f"found {recall:.0%} of the annotated triplets"
     assert precision >= 0.6, f"{precision:.0%} of the reported triplets are annotated ones"
     # A triplet faster than 100 bpm is also counted as NSVT (analysis.run_counts).
-    assert report.summary["v_triplets"] >= 4
+    assert report.summary["v_triplets"] >= found
 
 
 def test_report_208_is_consistent(record_208, report_208):
@@ -182,3 +188,25 @@ def test_record_207_flutter_is_reported_first_and_100_has_none(mitdb_dir, diagno
     clean = analyze(read_record(mitdb_dir / "100"), model=diagnostic_model)
     assert clean.vf_spans == [] and clean.summary["vf_episodes"] == 0
     assert clean.summary["vf_s"] == 0 and "flutter" not in clean.summary["message"]
+
+
+def test_the_second_lead_is_averaged_in_where_it_is_usable(record_208, diagnostic_model):
+    fs = 360.0
+    short = Record(record_208.signal[: 120 * int(fs)].copy(), fs, record_208.lead_names, "208")
+    one = analyze(short, model=diagnostic_model, second_lead=False)
+    two = analyze(short, model=diagnostic_model)
+    assert one.summary["classified_leads"] == "MLII"
+    assert two.summary["classified_leads"] == "MLII + V1"
+    # Same beats (detection stays on MLII), different probabilities.
+    np.testing.assert_array_equal(one.beats["sample"], two.beats["sample"])
+    assert np.abs(one.beats["p_V"] - two.beats["p_V"]).max() > 0.01
+    # A loose V1 electrode must not outvote MLII: where V1 is unusable (flat, or nothing
+    # but noise), the beats keep MLII's probabilities.
+    for loose_v1 in (np.zeros(short.n_samples), np.random.default_rng(0).normal(0, 5.0, 43200)):
+        short.signal[:, 1] = loose_v1
+        loose = analyze(short, model=diagnostic_model)
+        v1_noisy = beats_in_spans(loose.beats["sample"], fs, lead_noisy_spans(loose_v1, fs))
+        assert v1_noisy.mean() > 0.95
+        np.testing.assert_allclose(
+            loose.beats["p_V"][v1_noisy], one.beats["p_V"][v1_noisy], atol=1e-5
+        )

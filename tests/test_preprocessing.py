@@ -5,6 +5,7 @@ from ecg_core import ECGInputError
 from ecg_core.preprocessing import (
     CANONICAL_FS,
     clean_ecg,
+    companion_lead,
     resample,
     resample_positions,
     select_lead,
@@ -50,3 +51,14 @@ def test_lead_selection_by_name():
     assert select_lead(["V5", "MLII"], "v5") == 0
     with pytest.raises(ECGInputError, match="not in this record"):
         select_lead(["V5", "MLII"], "aVF")
+
+
+def test_companion_lead_prefers_the_training_leads_then_the_next_lead():
+    assert companion_lead(["MLII", "V1"], 0) == 1
+    assert companion_lead(["V5", "MLII"], 1) == 0  # MIT-BIH 114
+    twelve = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    assert companion_lead(twelve, 1) == 6  # II is analysed with V1
+    assert companion_lead(twelve, 6) == 7  # the analysed lead is never its own companion
+    assert companion_lead(["ECG1", "ECG2"], 0) == 1  # unnamed Holter leads: the other one
+    assert companion_lead(["ECG1", "ECG2", "ECG3"], 1) == 0
+    assert companion_lead(["II"], 0) is None

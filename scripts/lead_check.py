@@ -1,0 +1,85 @@
+"""One lead or two: end-to-end S and V with and without the companion lead (never DS2).
+
+For each checkpoint, on the development sets: the SVDB subset (another recorder) and MIT-BIH
+DS1 (the training patients, so only a sanity check there): our own detections, labelled from
+the analysed lead alone (``--single-lead``) and from the mean of it and its companion lead
+(``ecg_core.preprocessing.companion_lead``, the product's default). Several checkpoints (the
+shipped model and its teachers) show whether a change survives the seed noise.
+
+    D=checkpoints/diagnostic/teachers  # written by scripts/train.py; not committed
+    python scripts/lead_check.py checkpoints/diagnostic $D/seed0 $D/seed1 $D/seed2 \\
+        --out results/lead_check_diagnostic.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import evaluate as ev  # noqa: E402  (scripts/evaluate.py)
+
+from ecg_core.aami import DS1  # noqa: E402
+from ecg_core.metrics import percent_scores  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+
+
+def score(checkpoint: str, data_dir: Path, records: list[str], second_lead: bool) -> dict:
+    """End-to-end S/V scores in % (totals), plus V Se/+P per record."""
+    result = ev.evaluate(
+        data_dir,
+        records,
+        task="classify",
+        beats="detected",
+        labeller_for=ev.ModelLabellerFactory(checkpoint),
+        second_lead=second_lead,
+        log=lambda message: None,
+    )
+    out = percent_scores(np.sum([row["counts"] for row in result["per_record"]], axis=0))
+    out["records"] = {
+        row["record"]: percent_scores(np.asarray(row["counts"]))["V"]
+        for row in result["per_record"]
+    }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="+", help="checkpoint folders")
+    parser.add_argument("--data-root", type=Path, default=DATA)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    svdb = args.data_root / "svdb-adapt"
+    sets = {
+        "SVDB subset": (svdb, sorted(p.stem for p in svdb.glob("*.hea"))),
+        "MIT-BIH DS1 (trained on)": (args.data_root / "mitdb", list(DS1)),
+    }
+    result: dict = {"beats": "detected", "checkpoints": {}}
+    for checkpoint in args.checkpoints:
+        rows = result["checkpoints"][checkpoint] = {}
+        for name, (data_dir, records) in sets.items():
+            rows[name] = {}
+            for key, second_lead in (("one lead", False), ("two leads", True)):
+                sc = rows[name][key] = score(checkpoint, data_dir, records, second_lead)
+                print(
+                    f"{checkpoint} | {name} | {key}: V {sc['V']['se']:.1f} / "
+                    f"{sc['V']['ppv']:.1f} (F1 {sc['V']['f1']:.1f}) | S {sc['S']['se']:.1f} / "
+                    f"{sc['S']['ppv']:.1f} (F1 {sc['S']['f1']:.1f})",
+                    flush=True,
+                )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
