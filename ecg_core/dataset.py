@@ -108,13 +108,37 @@ def read_signal_and_beats(
     )
 
 
+def detector_aligned(
+    analysed_lead: np.ndarray, fs: float, samples: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The annotated beats moved to where our QRS detector puts them on ``analysed_lead``
+    (matched within the scoring tolerance, DESIGN.md §3); beats it misses are dropped.
+
+    The product centres every beat window on a detection, and some databases annotate
+    elsewhere (SVDB: a median 16 ms before the R peak, up to 60 ms in some records;
+    ``scripts/annotation_offsets.py``), so windows cut at the annotations are off-centre.
+    """
+    from ecg_core.metrics import MATCH_TOLERANCE_S, match_beats
+    from ecg_core.qrs import detect_qrs_and_vf
+
+    detections, _ = detect_qrs_and_vf(analysed_lead, fs)
+    ref_idx, det_idx = match_beats(samples, detections, MATCH_TOLERANCE_S * fs)
+    order = np.argsort(detections[det_idx], kind="stable")
+    return detections[det_idx][order].astype(np.int64), labels[ref_idx][order]
+
+
 def _record_arrays(
-    record_path: Path, causal: bool, lead: str | int | None, annotator: str
+    record_path: Path, causal: bool, lead: str | int | None, annotator: str, positions: str
 ) -> dict[str, np.ndarray]:
     signal, fs, ann_samples, symbols = read_signal_and_beats(record_path, lead, annotator)
     labels = symbols_to_classes(symbols)
     is_beat = labels >= 0
     samples, labels = ann_samples[is_beat], labels[is_beat]
+    if positions == "detected":  # detection runs on the lead the product analyses
+        analysed = (
+            signal if lead is None else read_signal_and_beats(record_path, None, annotator)[0]
+        )
+        samples, labels = detector_aligned(analysed, fs, samples, labels)
     canonical = to_canonical(signal, fs, causal=causal)
     r_c = resample_positions(samples, fs, CANONICAL_FS)
     pre, post = window_samples()
@@ -132,7 +156,9 @@ def _record_arrays(
     }
 
 
-def _cache_key(data_dir: Path, records: list[str], causal: bool, lead, annotator: str) -> str:
+def _cache_key(
+    data_dir: Path, records: list[str], causal: bool, lead, annotator: str, positions: str
+) -> str:
     spec = {
         "dir": str(data_dir.resolve()),
         "records": list(records),
@@ -143,6 +169,8 @@ def _cache_key(data_dir: Path, records: list[str], causal: bool, lead, annotator
         "margin": WINDOW_MARGIN,
         "version": CACHE_VERSION,
     }
+    if positions != "annotations":  # keeps the keys of existing caches
+        spec["positions"] = positions
     return hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -153,23 +181,27 @@ def build_beat_dataset(
     lead: str | int | None = None,
     annotator: str = "atr",
     cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
+    positions: str = "annotations",
 ) -> BeatDataset:
     """Beat arrays of ``records`` in ``data_dir`` (cached as ``cache_dir/<hash>.npz``).
 
     ``causal`` selects the real-time preprocessing (causal filter, past-only template and
     running means) or the diagnostic one. ``cache_dir=None`` disables the cache.
+    ``positions``: "annotations" centres each window on the annotated sample; "detected"
+    on our detector's R peak for that beat (:func:`detector_aligned`), as the product does.
     """
+    if positions not in ("annotations", "detected"):
+        raise ValueError(f"positions must be 'annotations' or 'detected', got {positions!r}")
     data_dir = Path(data_dir)
     records = [str(r) for r in records]
     cache_path = None
     if cache_dir is not None:
-        cache_path = (
-            Path(cache_dir) / f"{_cache_key(data_dir, records, causal, lead, annotator)}.npz"
-        )
+        key = _cache_key(data_dir, records, causal, lead, annotator, positions)
+        cache_path = Path(cache_dir) / f"{key}.npz"
         if cache_path.exists():
             with np.load(cache_path, allow_pickle=False) as z:
                 return _from_arrays({k: z[k] for k in z.files})
-    parts = [_record_arrays(data_dir / r, causal, lead, annotator) for r in records]
+    parts = [_record_arrays(data_dir / r, causal, lead, annotator, positions) for r in records]
     arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     arrays["record_ids"] = np.repeat(np.arange(len(records)), [p["labels"].size for p in parts])
     arrays["records"] = np.array(records)

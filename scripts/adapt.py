@@ -64,6 +64,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--records", default="all", help="'all' or a list '800,803'")
     p.add_argument("--annotator", default="atr")
     p.add_argument(
+        "--positions",
+        choices=("annotations", "detected"),
+        default="annotations",
+        help="target beat windows centred on the annotations, or on our detector's R peaks "
+        "(the product's centring; beats it misses are left out)",
+    )
+    p.add_argument(
         "--lead", default=None, help="lead name or index (default: MLII / II / ECG1 ...)"
     )
     p.add_argument(
@@ -177,7 +184,12 @@ def main(argv=None) -> int:
     database = data_dir.name
     records = resolve_record_list(args.records, [p.stem for p in data_dir.glob("*.hea")])
     data = build_beat_dataset(
-        data_dir, records, causal=cfg.causal, lead=args.lead, annotator=args.annotator
+        data_dir,
+        records,
+        causal=cfg.causal,
+        lead=args.lead,
+        annotator=args.annotator,
+        positions=args.positions,
     )
     # rr_features may hold more columns than an older model uses (optional last ones)
     data.rr = data.rr[:, : cfg.n_rr]
@@ -242,6 +254,7 @@ def main(argv=None) -> int:
             "records": records,
             "folds": folds,
             "settings": settings.to_dict(),
+            "positions": args.positions,
             "zero_shot": zero_shot,
             "adapted_heldout": adapted_all,
             "per_fold": per_fold,

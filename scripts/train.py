@@ -182,6 +182,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         "RR means, no next RR); the model still reads the next beat, so it sees exactly one "
         "beat ahead (default: filter, template and RR mean centred on the beat)",
     )
+    p.add_argument(
+        "--positions",
+        choices=("annotations", "detected"),
+        default="annotations",
+        help="centre the training beats on the reference annotations, or on our detector's R "
+        "peaks as the product does (ecg_core.dataset.detector_aligned; missed beats left out)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args(argv)
@@ -276,14 +283,16 @@ def main(argv=None) -> int:
         n_rr=(3 if causal else 5) + (1 if args.rr_cv else 0),
     )
 
-    data = build_beat_dataset(args.data_dir, DS1, causal=causal)
+    data = build_beat_dataset(args.data_dir, DS1, causal=causal, positions=args.positions)
     train_records = list(DS1_TRAIN_RECORDS) if args.early_stop else list(DS1)
     val_records = list(DS1_VAL_RECORDS)
     train_names = list(train_records)
     if args.lead_mix and not args.other_lead:
         raise SystemExit("--lead-mix needs --other-lead")
     if args.other_lead:
-        other = build_beat_dataset(args.data_dir, DS1, causal=causal, lead=OTHER_LEAD)
+        other = build_beat_dataset(
+            args.data_dir, DS1, causal=causal, lead=OTHER_LEAD, positions=args.positions
+        )
         # MLII records keep their names (validation reads them); the other lead is "<r>:other"
         n_mlii = len(data)
         data = concat_datasets([data, other], ["", f":{OTHER_LEAD}"])

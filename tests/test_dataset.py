@@ -125,3 +125,22 @@ def test_mix_leads_is_a_projection_of_the_two_leads(mitdb_dir):
     assert np.all(scales > 0)
     changed = ~np.all(np.isclose(morph_of(wide, templates, scales), original), axis=(1, 2, 3))
     assert changed.sum() >= 12  # all but those whose mixture nearly cancels
+
+
+def test_detected_positions_move_svdb_beats_onto_our_r_peaks(svdb_dir, tmp_path):
+    from ecg_core.qrs import detect_qrs_and_vf
+
+    annotated = build_beat_dataset(svdb_dir, ["800"], causal=False, cache_dir=tmp_path)
+    detected = build_beat_dataset(
+        svdb_dir, ["800"], causal=False, cache_dir=tmp_path, positions="detected"
+    )
+    assert len(list(tmp_path.glob("*.npz"))) == 2  # separate caches
+    signal, fs, _, _ = read_signal_and_beats(svdb_dir / "800")
+    detections, _ = detect_qrs_and_vf(signal, fs)
+    assert np.isin(detected.samples, detections).all()
+    assert np.all(np.diff(detected.samples) > 0)
+    # 800: every annotated beat is detected, so the labels stay in order, and the windows
+    # move from SVDB's annotation (~2 samples = 16 ms before the R peak) onto the peak.
+    assert len(detected) == len(annotated)
+    np.testing.assert_array_equal(detected.labels, annotated.labels)
+    assert np.median(detected.samples - annotated.samples) == 2
