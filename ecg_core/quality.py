@@ -64,6 +64,8 @@ KURTOSIS_MIN: float = 5.0
 PERIODICITY_MIN: float = 0.6
 _ENVELOPE_PER_BLOCK: int = 50  # envelope values per block for the periodicity test
 
+#: Shorter usable stretches between noisy ones (or noise and the record's edge) are noise.
+MIN_ISLAND_BLOCKS: int = 2
 #: Shortest span reported by :func:`noisy_spans`.
 MIN_SPAN_S: float = 1.0
 
@@ -89,8 +91,27 @@ def quality_mask(signal_1d: np.ndarray, fs: float) -> np.ndarray:
     # A last partial block is completed by mirroring the signal, so it is judged like the rest.
     n_blocks = -(-n // block)
     padded = np.pad(x, (0, n_blocks * block - n), mode="symmetric")
-    usable_blocks = ~_unusable_blocks(padded, fs, block)
+    usable_blocks = _without_short_islands(~_unusable_blocks(padded, fs, block))
     return np.repeat(usable_blocks, block)[:n] & finite & ~_clipped(x, fs)
+
+
+def _without_short_islands(usable: np.ndarray) -> np.ndarray:
+    """Usable stretches shorter than :data:`MIN_ISLAND_BLOCKS` with unusable blocks on every
+    side they have (a record edge is no side) become unusable: a second of "clean" signal
+    between two noisy stretches, or between noise and the end of the record, is the edge of
+    the noise (the 5-s context straddles it), not signal to count beats in.
+
+    >>> _without_short_islands(np.array([0, 1, 0, 1, 1, 0, 1], bool)).astype(int).tolist()
+    [0, 0, 0, 1, 1, 0, 0]
+    """
+    usable = usable.copy()
+    edges = np.diff(np.concatenate(([0], usable.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    for start, end in zip(starts, ends, strict=True):
+        bordered = start > 0 or end < usable.size  # noise on at least one side
+        if end - start < MIN_ISLAND_BLOCKS and bordered:
+            usable[start:end] = False
+    return usable
 
 
 def block_features(x: np.ndarray, fs: float, block: int) -> dict[str, np.ndarray]:

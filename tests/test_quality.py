@@ -119,3 +119,13 @@ def test_noisy_spans():
     assert noisy_spans(mask, fs, min_duration_s=0.2) == [(1.0, 3.0), (5.0, 5.4), (9.0, 10.0)]
     assert noisy_spans(np.ones(50, dtype=bool), fs) == []
     assert noisy_spans(np.zeros(50, dtype=bool), fs) == [(0.0, 5.0)]
+
+
+def test_a_lead_that_is_noise_from_a_point_on_is_flagged_to_the_end():
+    # A flat lead that turns into saturated noise halfway: the whole of it is unusable, with
+    # no one-second "usable" islands at the transition or at the end of the record (the
+    # 5-s context of those blocks straddles the edge).
+    fs = 360.0
+    lead = np.zeros(int(120 * fs))
+    lead[int(60 * fs) :] = np.random.default_rng(0).normal(0, 5.0, lead.size - int(60 * fs))
+    assert noisy_spans(quality_mask(lead, fs), fs) == [(0.0, 120.0)]
