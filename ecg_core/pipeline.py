@@ -209,10 +209,11 @@ def build_summary(
     vf_spans: Sequence[tuple[float, float]] = (),
     af_spans: Sequence[tuple[float, float]] = (),
     classified_leads: Sequence[str] = (),
+    lead_note: str = "",
 ) -> dict:
     """The flat summary a clinician reads first (all values plain numbers or strings).
     ``classified_leads``: the leads whose beat probabilities were averaged (default: the
-    analysed lead alone)."""
+    analysed lead alone). ``lead_note``: why another lead than the preferred one was read."""
     fs, duration_s = record.fs, record.duration_s
     noisy_s = analysis.spans_total_s(spans, duration_s)
     counts = analysis.ectopy_counts(labels, noisy)
@@ -222,6 +223,7 @@ def build_summary(
         "record": record.name,
         "lead": lead_name,
         "classified_leads": " + ".join(classified_leads or [lead_name]),
+        "lead_note": lead_note,
         "mode": mode,
         "model": model_name,
         "fs": float(fs),
@@ -251,11 +253,14 @@ def build_summary(
 
 
 def summary_message(s: dict) -> str:
-    """One or two sentences for the top of the report; a VF finding comes first."""
-    vf = ""
+    """One or two sentences for the top of the report; a VF finding comes first, then a
+    note on the lead when the preferred one was unusable."""
+    vf = lead = ""
     if s.get("vf_episodes"):
         vf = f"Ventricular flutter/fibrillation: {s['vf_episodes']} episode(s), {s['vf_s']:.0f} s. "
-    return vf + _beats_message(s)
+    if s.get("lead_note"):
+        lead = f"{s['lead_note']} "
+    return vf + lead + _beats_message(s)
 
 
 def _beats_message(s: dict) -> str:
@@ -321,20 +326,92 @@ def _lead_name(record: Record, index: int) -> str:
     return str(names[index]) if index < len(names) else str(index)
 
 
-def classify_leads(model: Any, leads: np.ndarray, fs: float, r_peaks: np.ndarray) -> Any:
+def classify_leads(
+    model: Any,
+    leads: np.ndarray,
+    fs: float,
+    r_peaks: np.ndarray,
+    lead_spans: Sequence[list[tuple[float, float]] | None] | None = None,
+) -> Any:
     """``model.classify`` on the beats at ``r_peaks`` over one or more leads.
 
     ``leads`` is (n_samples,) or (n_samples, n_leads) with the lead the beats were detected
     on in column 0. Each further lead counts only for the beats outside its own noisy spans
     (the report's quality mask): a lead with a loose electrode must not outvote a clean one.
+    ``lead_spans``: those spans per column when already known (None: computed here).
     """
     leads = np.asarray(leads, dtype=np.float64)
     if leads.ndim == 1 or leads.shape[1] == 1:
         return model.classify(leads.reshape(-1), fs, r_peaks)
     weights = np.ones((len(r_peaks), leads.shape[1]))
     for j in range(1, leads.shape[1]):
-        weights[:, j] = ~analysis.beats_in_spans(r_peaks, fs, lead_noisy_spans(leads[:, j], fs))
+        spans = lead_spans[j] if lead_spans is not None else None
+        spans = lead_noisy_spans(leads[:, j], fs) if spans is None else spans
+        weights[:, j] = ~analysis.beats_in_spans(r_peaks, fs, spans)
     return model.classify(leads, fs, r_peaks, lead_weights=weights)
+
+
+#: The preferred lead gives way to another lead when less than this share of it is usable ...
+SWITCH_BELOW_USABLE: float = 0.5
+#: ... and the other lead is usable for at least this much more of the record.
+SWITCH_MARGIN: float = 0.25
+
+
+def usable_share(spans: list[tuple[float, float]], duration_s: float) -> float:
+    """Share (0-1) of a lead outside its noisy spans."""
+    return 1.0 - analysis.spans_total_s(spans, duration_s) / duration_s if duration_s else 0.0
+
+
+@dataclass
+class LeadChoice:
+    """Which leads ``analyze`` reads, and their noisy spans (seconds)."""
+
+    analysed: int  # beats are detected, quality-checked and counted on this lead
+    spans: list[tuple[float, float]]
+    companion: int | None  # classified too (probabilities averaged); None: one lead
+    companion_spans: list[tuple[float, float]] | None
+    note: str = ""  # why the analysed lead is not the preferred one
+
+
+def choose_leads(
+    record: Record,
+    lead: str | int | None = None,
+    second_lead: bool = True,
+    usable_mask: np.ndarray | None = None,
+) -> LeadChoice:
+    """The analysed lead (by name, :func:`ecg_core.preprocessing.select_lead`) and its
+    companion (:func:`ecg_core.preprocessing.companion_lead`), with their quality masks.
+
+    When ``lead`` is None and the named lead is mostly unusable (under
+    :data:`SWITCH_BELOW_USABLE` of it: lead off, saturated, noise) while the companion is
+    usable for at least :data:`SWITCH_MARGIN` more of the record, the two swap: a Holter
+    whose first channel fell off is still read, from its second one, and the report says
+    so. A lead asked for by name, or a given ``usable_mask``, is never swapped.
+    """
+    names = [_lead_name(record, i) for i in range(record.n_leads)]
+    fs, duration_s = float(record.fs), record.duration_s
+    analysed = select_lead(names, lead)
+    spans = lead_noisy_spans(record.signal[:, analysed], fs, usable_mask)
+    companion = companion_lead(names, analysed)
+    may_swap = lead is None and usable_mask is None
+    if companion is None or not (second_lead or may_swap):
+        return LeadChoice(analysed, spans, None, None)
+    companion_spans = lead_noisy_spans(record.signal[:, companion], fs)
+    share, companion_share = (
+        usable_share(spans, duration_s),
+        usable_share(companion_spans, duration_s),
+    )
+    note = ""
+    if may_swap and share < SWITCH_BELOW_USABLE and companion_share >= share + SWITCH_MARGIN:
+        note = (
+            f"Lead {names[companion]} analysed: {names[analysed]} is usable for only "
+            f"{100 * share:.0f}% of the record."
+        )
+        analysed, companion = companion, analysed
+        spans, companion_spans = companion_spans, spans
+    if not second_lead:
+        return LeadChoice(analysed, spans, None, None, note)
+    return LeadChoice(analysed, spans, companion, companion_spans, note)
 
 
 def analyze(
@@ -360,17 +437,14 @@ def analyze(
     (:func:`classify_leads`; the lead is :func:`ecg_core.preprocessing.companion_lead`);
     detection, quality and the rhythm steps stay on the analysed lead.
     """
-    _notify(progress, 0.0, "Selecting the lead")
+    _notify(progress, 0.0, "Selecting the lead and checking signal quality")
     names = [_lead_name(record, i) for i in range(record.n_leads)]
-    lead_index = select_lead(names, lead)
+    fs = float(record.fs)
+    leads = choose_leads(record, lead, second_lead, usable_mask)
+    lead_index, spans = leads.analysed, leads.spans
     lead_name = names[lead_index]
     signal = np.ascontiguousarray(record.signal[:, lead_index], dtype=np.float64)
-    fs = float(record.fs)
-    companion = companion_lead(names, lead_index) if second_lead else None
-    classified = [lead_index] if companion is None else [lead_index, companion]
-
-    _notify(progress, 0.05, "Checking signal quality")
-    spans = lead_noisy_spans(signal, fs, usable_mask)
+    classified = [lead_index] if leads.companion is None else [lead_index, leads.companion]
 
     _notify(progress, 0.15, "Detecting heartbeats")
     # One pass finds both the beats and the flutter/fibrillation episodes (no beats there).
@@ -385,7 +459,9 @@ def analyze(
             _notify(progress, 0.3, f"Loading the {mode} model")
             model = load_model(mode)
         _notify(progress, 0.35, f"Classifying {r_peaks.size} beats")
-        predictions = classify_leads(model, record.signal[:, classified], fs, r_peaks)
+        predictions = classify_leads(
+            model, record.signal[:, classified], fs, r_peaks, [spans, leads.companion_spans]
+        )
         probs = np.asarray(predictions.probs, dtype=np.float32)
         labels = np.asarray(predictions.labels, dtype=np.int64)
         attention = np.asarray(predictions.attention, dtype=np.float32)
@@ -424,6 +500,7 @@ def analyze(
         vf_spans,
         af_spans,
         classified_leads=[names[i] for i in classified],
+        lead_note=leads.note,
     )
     report = Report(
         name=record.name,

@@ -68,8 +68,7 @@ from ecg_core.metrics import (  # noqa: E402
     qrs_counts,
     qrs_summary,
 )
-from ecg_core.pipeline import classify_leads, lead_noisy_spans  # noqa: E402  (the product's own)
-from ecg_core.preprocessing import companion_lead, select_lead  # noqa: E402
+from ecg_core.pipeline import choose_leads, classify_leads  # noqa: E402  (the product's own)
 from ecg_core.qrs import detect_qrs_and_vf  # noqa: E402
 from ecg_core.record import Record  # noqa: E402
 
@@ -126,7 +125,7 @@ class DetectedRecord:
 def detect_record(path: Path, annotator: str = "atr") -> DetectedRecord:
     """Read an annotated record, pick its lead as the product does and detect its beats."""
     record = read_annotated_record(path, annotator)
-    signal = record.signal[:, select_lead(record.lead_names, None)]
+    signal = record.signal[:, choose_leads(record, second_lead=False).analysed]
     detections, _ = detect_qrs_and_vf(signal, record.fs)
     samples, labels = reference_beats(record)
     return DetectedRecord(signal, float(record.fs), detections, samples, labels)
@@ -173,25 +172,26 @@ def evaluate_record(
     product's quality mask finds (module docstring).
     """
     record = read_annotated_record(path, annotator)
-    lead_index = select_lead(record.lead_names, lead)
-    # Same lead array as pipeline.analyze, so the quality mask is the product's.
+    # The product's own lead choice and quality masks (pipeline.analyze calls the same).
+    leads = choose_leads(record, lead, second_lead)
+    lead_index = leads.analysed
     signal = np.ascontiguousarray(record.signal[:, lead_index], dtype=np.float64)
     fs = float(record.fs)
     ref_samples, ref_labels = reference_beats(record)
     first_sample = int(round(start_s * fs))
     scored = ref_samples >= first_sample
     ref_samples, ref_labels = ref_samples[scored], ref_labels[scored]
-    noisy_spans_s = lead_noisy_spans(signal, fs, None) if exclude_noisy else []
+    noisy_spans_s = leads.spans if exclude_noisy else []
     ref_noisy = beats_in_spans(ref_samples, fs, noisy_spans_s)
     ref_samples, ref_labels = ref_samples[~ref_noisy], ref_labels[~ref_noisy]
     n_excluded = int(ref_noisy.sum())
     tolerance = tolerance_s * fs
-    companion = companion_lead(record.lead_names, lead_index) if second_lead else None
-    classified = [lead_index] if companion is None else [lead_index, companion]
+    classified = [lead_index] if leads.companion is None else [lead_index, leads.companion]
     row: dict = {
         "record": record.name,
         "fs": record.fs,
         "lead": record.lead_names[lead_index],
+        "lead_note": leads.note,
         "classified_leads": [record.lead_names[i] for i in classified],
         "duration_s": round(record.duration_s, 3),
         "beats": int(ref_samples.size),

@@ -206,3 +206,18 @@ def test_the_second_lead_is_averaged_in_where_it_is_usable(record_208, diagnosti
         loose = analyze(short, model=diagnostic_model)
         assert lead_noisy_spans(loose_v1, fs) == [(0.0, 120.0)]
         np.testing.assert_allclose(loose.beats["p_V"], one.beats["p_V"], atol=1e-5)
+
+
+def test_a_lead_that_fell_off_gives_way_to_the_other_lead(record_208, diagnostic_model):
+    fs = 360.0
+    short = Record(record_208.signal[: 120 * int(fs)].copy(), fs, record_208.lead_names, "208")
+    short.signal[int(20 * fs) :, 0] = 0.0  # MLII lead off after 20 s
+    report = analyze(short, model=diagnostic_model)
+    assert report.lead_name == "V1" and report.lead_index == 1
+    assert report.summary["classified_leads"] == "V1 + MLII"
+    assert report.summary["message"].startswith("Lead V1 analysed: MLII is usable for only 1")
+    assert report.summary["n_beats"] > 100 and report.summary["analysed_percent"] > 95
+    # Asked for by name, the lead is kept, off or not, and its noisy part is reported.
+    asked = analyze(short, model=diagnostic_model, lead="MLII")
+    assert asked.lead_name == "MLII" and asked.summary["lead_note"] == ""
+    assert asked.summary["analysed_percent"] < 25
