@@ -167,7 +167,9 @@ def build_html_report(report, include_plotlyjs: bool | str = True) -> str:
     parts += [
         "</head><body>",
         f"<h1>ECG arrhythmia report: {html.escape(str(report.name))}</h1>",
-        f"<p class='meta'>Lead {html.escape(str(report.lead_name))} · {report.fs:g} Hz · "
+        f"<p class='meta'>Lead {html.escape(str(report.lead_name))} · beats labelled on "
+        f"{html.escape(str(summary.get('classified_leads', report.lead_name)))} · "
+        f"{report.fs:g} Hz · "
         f"model {html.escape(str(report.model_name))} ({html.escape(str(report.mode))} mode) · "
         f"created {created}</p>",
         "<p class='disclaimer'>Research tool, not a medical device. Automatic beat labels "
