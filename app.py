@@ -110,6 +110,14 @@ def _check_duration(record: Record) -> None:
         )
 
 
+def _leads_text(report: Report) -> str:
+    """'MLII', or 'MLII (beats labelled on MLII + V1)' when a second lead was classified."""
+    classified = str(report.summary.get("classified_leads", report.lead_name))
+    if classified == report.lead_name:
+        return report.lead_name
+    return f"{report.lead_name} (beats labelled on {classified})"
+
+
 def _run_analysis(record: Record, mode: str, lead, progress=None) -> tuple[Report, Session]:
     _check_duration(record)
     model = get_model(mode)
@@ -406,8 +414,7 @@ def render_views(session: Session | None, length_s: float):
     )
     lead_choices = [AUTO_LEAD, *session.lead_names]
     return (
-        f"**{report.name}** · lead {report.lead_name} · beats labelled on "
-        f"{report.summary.get('classified_leads', report.lead_name)} · {report.fs:g} Hz · "
+        f"**{report.name}** · lead {_leads_text(report)} · {report.fs:g} Hz · "
         f"{report.model_name} model ({report.mode})\n\n{report.summary.get('message', '')}",
         tiles_html(report.summary),
         plots.ecg_overview_figure(

@@ -164,11 +164,13 @@ def build_html_report(report, include_plotlyjs: bool | str = True) -> str:
     elif include_plotlyjs == "cdn":
         parts.append("<script src='https://cdn.plot.ly/plotly-3.1.0.min.js'></script>")
     created = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    classified = str(summary.get("classified_leads", report.lead_name))
+    classified = "" if classified == report.lead_name else f" (beats labelled on {classified})"
+    classified = html.escape(classified)
     parts += [
         "</head><body>",
         f"<h1>ECG arrhythmia report: {html.escape(str(report.name))}</h1>",
-        f"<p class='meta'>Lead {html.escape(str(report.lead_name))} · beats labelled on "
-        f"{html.escape(str(summary.get('classified_leads', report.lead_name)))} · "
+        f"<p class='meta'>Lead {html.escape(str(report.lead_name))}{classified} · "
         f"{report.fs:g} Hz · "
         f"model {html.escape(str(report.model_name))} ({html.escape(str(report.mode))} mode) · "
         f"created {created}</p>",

@@ -100,6 +100,7 @@ def test_mitdb_208_uploaded_as_files_matches_ecg_core(client, app_module, mitdb_
         assert summary[key] == direct.summary[key], key
     assert report["vf_spans"] == []
     assert report["lead"] == "MLII" and report["fs"] == 360.0
+    assert summary["classified_leads"] == "MLII + V1"  # the second lead is averaged in
     assert 1700 < summary["duration_s"] < 1900  # 30 min 5 s
     # The .atr was uploaded, so the reference agreement is there; our detector finds the beats.
     reference = report["reference"]
@@ -370,3 +371,16 @@ def test_atrial_fibrillation_is_shaded_and_summarised(app_module, mitdb_dir):
     page = build_html_report(report, include_plotlyjs=False)
     assert "AF burden · episodes" in page
     assert page.index("<h2>Atrial fibrillation</h2>") < page.index("Runs and patterns")
+
+
+def test_the_header_names_the_classified_leads(app_module, mitdb_dir):
+    from ecg_core.io import read_record
+    from ecg_core.pipeline import analyze
+    from ecg_core.record import Record
+
+    full = read_record(mitdb_dir / "208")
+    short = Record(full.signal[: 30 * 360], 360.0, full.lead_names, "208-30s")
+    model = app_module.get_model("diagnostic")
+    two = analyze(short, model=model)
+    assert app_module._leads_text(two) == "MLII (beats labelled on MLII + V1)"
+    assert app_module._leads_text(analyze(short, model=model, second_lead=False)) == "MLII"

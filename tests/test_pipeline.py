@@ -221,3 +221,13 @@ def test_a_lead_that_fell_off_gives_way_to_the_other_lead(record_208, diagnostic
     asked = analyze(short, model=diagnostic_model, lead="MLII")
     assert asked.lead_name == "MLII" and asked.summary["lead_note"] == ""
     assert asked.summary["analysed_percent"] < 25
+
+
+def test_the_html_report_names_the_classified_leads(record_208, diagnostic_model, tmp_path):
+    from ecg_core.html_report import write_html_report
+
+    short = Record(record_208.signal[: 30 * 360], 360.0, record_208.lead_names, "208-30s")
+    two = write_html_report(analyze(short, model=diagnostic_model), tmp_path / "two.html")
+    one = analyze(short, model=diagnostic_model, second_lead=False)
+    assert "Lead MLII (beats labelled on MLII + V1) ·" in two.read_text()
+    assert "Lead MLII ·" in write_html_report(one, tmp_path / "one.html").read_text()
