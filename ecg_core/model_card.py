@@ -223,8 +223,10 @@ def build_model_card(
 
 A hybrid beat classifier (ResNet1D morphology stream with soft attention, RR-interval rhythm
 stream, LSTM across neighbouring beats) from the ECG Arrhythmia Detector project. It labels
-each heartbeat of a single-lead ECG with an AAMI EC57 class: N (normal and bundle branch
+each heartbeat of an ECG lead with an AAMI EC57 class: N (normal and bundle branch
 block), S (supraventricular ectopic), V (ventricular ectopic), F (fusion), Q (paced/unknown).
+Where a record has a second lead, the project's pipeline runs it on both and averages the two
+leads' probabilities per beat; the scores below were measured that way.
 The `realtime` mode is strictly causal; the `diagnostic` mode sees one beat ahead.
 {adapted_text}
 ## Files
@@ -240,6 +242,8 @@ The `realtime` mode is strictly causal; the `diagnostic` mode sees one beat ahea
 from ecg_core import load_model
 model = load_model("hf://{repo_id}")          # or a local folder / a shipped name
 predictions = model.classify(signal_mv, fs, r_peaks)   # r_peaks at the input rate
+# two leads, (n_samples, 2), column 0 the lead the beats were detected on:
+predictions = model.classify(two_leads_mv, fs, r_peaks)
 ```
 
 Or point the app at it: `ECG_MODEL_LOCATION=hf://{repo_id} python app.py` (it falls back to the
