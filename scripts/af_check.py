@@ -17,7 +17,6 @@ proportion), and no AF step: true and false V and S per rule.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from evaluate import read_annotated_record, reference_beats  # noqa: E402
+from evaluate import read_annotated_record, reference_beats, write_result  # noqa: E402
 
 from ecg_core.aami import AAMI_CLASSES, DS1  # noqa: E402
 from ecg_core.classifier import af_s_to_n, load_model  # noqa: E402
@@ -141,9 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"  {r['record']}: AF {r['af_beats_called_af']}/{r['af_beats']}, "
                     f"other {r['other_beats_called_af']}/{r['other_beats']}"
                 )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, result)
     return 0
 
 

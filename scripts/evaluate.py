@@ -81,6 +81,13 @@ LabellerFactory = Callable[[Record], Labeller]
 COUNT_KEYS = ("tp", "fp", "fn", "excluded")
 
 
+def write_result(path: Path, result: dict) -> None:
+    """Write a script's JSON result (indented, newline-terminated) and say where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {path}")
+
+
 # ----------------------------------------------------------------------------- records
 def available_records(data_dir: Path) -> list[str]:
     """Record names from the database's RECORDS file, else from its .hea files."""

@@ -14,7 +14,6 @@ shipped model and its teachers) show whether a change survives the seed noise.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -75,9 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"{sc['S']['ppv']:.1f} (F1 {sc['S']['f1']:.1f})",
                     flush=True,
                 )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    ev.write_result(args.out, result)
     return 0
 
 

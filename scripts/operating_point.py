@@ -12,7 +12,6 @@ recipe (e.g. the three distilled students) so that the choice does not rest on o
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from evaluate import detect_record  # noqa: E402
+from evaluate import detect_record, write_result  # noqa: E402
 
 from ecg_core.aami import AAMI_CLASSES  # noqa: E402
 from ecg_core.classifier import load_model  # noqa: E402
@@ -92,9 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         "mean_v_f1": mean_f1,
         "runs": runs,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {args.out}")
+    write_result(args.out, result)
     return 0
 
 
