@@ -175,6 +175,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="with teachers: loss = (1 - w) * focal(labels) + w * CE(teacher probabilities)",
     )
     p.add_argument(
+        "--cross-lead-targets",
+        action="store_true",
+        help="with teachers: their target for a beat is the mean of their probabilities on "
+        "the student's view and on the beat's other MIT-BIH lead (the product averages two "
+        "leads at inference)",
+    )
+    p.add_argument(
         "--causal-features",
         action=argparse.BooleanOptionalAction,
         default=False,
@@ -289,6 +296,8 @@ def main(argv=None) -> int:
     train_names = list(train_records)
     if args.lead_mix and not args.other_lead:
         raise SystemExit("--lead-mix needs --other-lead")
+    if args.cross_lead_targets and not (args.other_lead and teacher_dirs):
+        raise SystemExit("--cross-lead-targets needs --other-lead and teachers")
     if args.other_lead:
         other = build_beat_dataset(
             args.data_dir, DS1, causal=causal, lead=OTHER_LEAD, positions=args.positions
@@ -353,7 +362,16 @@ def main(argv=None) -> int:
             )
             if teachers:
                 with torch.no_grad():
-                    soft = torch.stack([t(morph, rr)[0].softmax(-1) for t in teachers]).mean(0)
+                    views = [morph]
+                    if args.cross_lead_targets:
+                        views.append(
+                            model_inputs(
+                                data, partner[idx], crop_core(data, data.windows[partner[idx]])
+                            )[0]
+                        )
+                    soft = torch.stack(
+                        [t(view, rr)[0].softmax(-1) for t in teachers for view in views]
+                    ).mean(0)
                 w = args.distill_weight
                 loss = (1 - w) * loss + w * distillation_loss(logits, soft)
             opt.zero_grad(set_to_none=True)
