@@ -261,7 +261,8 @@ def train_teachers(argv: list[str], args: argparse.Namespace) -> list[str]:
         seed = args.seed + k
         folder = Path(args.out) / "teachers" / f"seed{seed}"
         print(f"teacher {k + 1}/{args.ensemble} (seed {seed}) -> {folder}", flush=True)
-        main([*argv, "--seed", str(seed), "--out", str(folder), "--ensemble", "0"])
+        teacher_argv = [a for a in argv if a != "--cross-lead-targets"]  # a student's option
+        main([*teacher_argv, "--seed", str(seed), "--out", str(folder), "--ensemble", "0"])
         folders.append(str(folder))
     return folders
 
@@ -297,7 +298,7 @@ def main(argv=None) -> int:
     if args.lead_mix and not args.other_lead:
         raise SystemExit("--lead-mix needs --other-lead")
     if args.cross_lead_targets and not (args.other_lead and teacher_dirs):
-        raise SystemExit("--cross-lead-targets needs --other-lead and teachers")
+        raise SystemExit("--cross-lead-targets needs --other-lead and teachers (--ensemble N)")
     if args.other_lead:
         other = build_beat_dataset(
             args.data_dir, DS1, causal=causal, lead=OTHER_LEAD, positions=args.positions

@@ -27,7 +27,7 @@ def test_train_writes_a_loadable_checkpoint(mitdb_dir, tmp_path):
     out = tmp_path / "run"
     argv = ["--mode", "realtime", "--out", str(out), "--data-dir", str(mitdb_dir)]
     argv += ["--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "32", "--noise-dir", ""]
-    argv += ["--ensemble", "2", "--seed", "5"]
+    argv += ["--ensemble", "2", "--seed", "5", "--cross-lead-targets"]
     assert load_script("train").main(argv) == 0
     # the ensemble: two teachers with consecutive seeds, trained without distillation
     log = json.loads((out / "train_log.json").read_text())
@@ -36,6 +36,7 @@ def test_train_writes_a_loadable_checkpoint(mitdb_dir, tmp_path):
     for seed, teacher in zip((5, 6), teachers, strict=True):
         teacher_log = json.loads((teacher / "train_log.json").read_text())
         assert teacher_log["args"]["seed"] == seed and teacher_log["teachers"] == []
+        assert teacher_log["args"]["cross_lead_targets"] is False  # the student's option
         assert load_model(teacher).config == load_model(out).config
     for name in ("config.json", "model.safetensors", "model_int8.safetensors", "train_log.json"):
         assert (out / name).is_file(), name
@@ -44,7 +45,7 @@ def test_train_writes_a_loadable_checkpoint(mitdb_dir, tmp_path):
     # all of DS1, both leads: the validation records are trained on and the log says so
     assert log["val_records_trained_on"] is True
     assert "201" in log["train_records"] and "201:other" in log["train_records"]
-    assert log["args"]["lead_mix"] == 0.5
+    assert log["args"]["lead_mix"] == 0.5 and log["args"]["cross_lead_targets"] is True
     model = load_model(out)
     assert model.config.n_rr == 4 and model.config.causal
     rng = np.random.default_rng(0)
