@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file
 
 from ecg_core.aami import AAMI_CLASSES
+from ecg_core.errors import ECGInputError
 from ecg_core.features import beat_features
 from ecg_core.models import HybridBeatNet, ModelConfig, context_indices
 from ecg_core.preprocessing import CANONICAL_FS, resample_positions, to_canonical, validate_fs
@@ -190,6 +191,10 @@ class BeatClassifier:
         if leads.ndim != 2 or leads.shape[1] == 0:
             raise ValueError(
                 f"signal must be (n_samples,) or (n_samples, n_leads); got {leads.shape}"
+            )
+        if not np.all(np.isfinite(leads)):
+            raise ECGInputError(
+                "The signal contains NaN or infinite values; fill or cut the gaps first."
             )
         probs, attention, r_c = self.network_probabilities(leads[:, 0], fs, r_peaks)
         if leads.shape[1] > 1:

@@ -393,6 +393,8 @@ def choose_leads(
     analysed = select_lead(names, lead)
     spans = lead_noisy_spans(record.signal[:, analysed], fs, usable_mask)
     companion = companion_lead(names, analysed)
+    if companion is not None and not np.all(np.isfinite(record.signal[:, companion])):
+        companion = None  # gaps the reader did not fill: the network cannot read that lead
     may_swap = lead is None and usable_mask is None
     if companion is None or not (second_lead or may_swap):
         return LeadChoice(analysed, spans, None, None)

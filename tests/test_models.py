@@ -198,3 +198,13 @@ def test_two_lead_classify_is_the_mean_of_each_lead(mitdb_dir):
     assert not both.in_af.any()
     np.testing.assert_allclose(both.probs, (each[0] + each[1]) / 2, atol=1e-6)
     np.testing.assert_array_equal(both.attention, first.attention)  # attention: column 0
+
+
+def test_classify_refuses_non_finite_samples():
+    from ecg_core.errors import ECGInputError
+
+    model = load_model("realtime")
+    leads = np.zeros((20 * 360, 2))
+    leads[100, 1] = np.nan
+    with pytest.raises(ECGInputError, match="NaN"):
+        model.classify(leads, 360.0, np.arange(200, 7000, 300))

@@ -231,3 +231,12 @@ def test_the_html_report_names_the_classified_leads(record_208, diagnostic_model
     one = analyze(short, model=diagnostic_model, second_lead=False)
     assert "Lead MLII (beats labelled on MLII + V1) ·" in two.read_text()
     assert "Lead MLII ·" in write_html_report(one, tmp_path / "one.html").read_text()
+
+
+def test_a_second_lead_with_gaps_is_not_used(record_208, diagnostic_model):
+    # Files get short gaps filled (ecg_core.io); a Record built in code may still hold NaN.
+    short = Record(record_208.signal[: 60 * 360].copy(), 360.0, record_208.lead_names, "208")
+    short.signal[1000:5000, 1] = np.nan
+    report = analyze(short, model=diagnostic_model)
+    assert report.summary["classified_leads"] == "MLII"
+    assert np.isfinite(report.beats[["p_N", "p_S", "p_V", "p_F", "p_Q"]].to_numpy()).all()
