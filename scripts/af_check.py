@@ -26,9 +26,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from evaluate import read_annotated_record, reference_beats, write_result  # noqa: E402
+from evaluate import (  # noqa: E402
+    add_development_sets_arguments,
+    development_sets,
+    read_annotated_record,
+    reference_beats,
+    write_result,
+)
 
-from ecg_core.aami import AAMI_CLASSES, DS1  # noqa: E402
+from ecg_core.aami import AAMI_CLASSES  # noqa: E402
 from ecg_core.classifier import af_s_to_n, load_model  # noqa: E402
 from ecg_core.preprocessing import select_lead  # noqa: E402
 
@@ -79,15 +85,11 @@ def rule_counts(labels: np.ndarray, probs: np.ndarray) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default="diagnostic")
-    parser.add_argument("--mitdb", type=Path, default=ROOT.parent / "shared/data/mitdb")
-    parser.add_argument("--svdb", type=Path, default=ROOT.parent / "shared/data/svdb-adapt")
+    add_development_sets_arguments(parser)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     model = load_model(args.checkpoint)
-    sets = {
-        "MIT-BIH DS1": [args.mitdb / r for r in DS1],
-        "SVDB subset": [p.with_suffix("") for p in sorted(args.svdb.glob("*.hea"))],
-    }
+    sets = development_sets(args.mitdb, args.svdb)
     result = {"checkpoint": args.checkpoint, "databases": {}}
     for name, paths in sets.items():
         rows = []

@@ -81,6 +81,22 @@ LabellerFactory = Callable[[Record], Labeller]
 COUNT_KEYS = ("tp", "fp", "fn", "excluded")
 
 
+def add_development_sets_arguments(parser: argparse.ArgumentParser) -> None:
+    """--mitdb and --svdb: where the development sets of :func:`development_sets` live."""
+    data = Path(__file__).resolve().parents[2] / "shared" / "data"
+    parser.add_argument("--mitdb", type=Path, default=data / "mitdb")
+    parser.add_argument("--svdb", type=Path, default=data / "svdb-adapt")
+
+
+def development_sets(mitdb: Path, svdb: Path) -> dict[str, list[Path]]:
+    """The record paths the development scripts score (never DS2): the SVDB subset (another
+    recorder) and MIT-BIH DS1 (the training patients)."""
+    return {
+        "SVDB subset": [p.with_suffix("") for p in sorted(Path(svdb).glob("*.hea"))],
+        "MIT-BIH DS1": [Path(mitdb) / r for r in DS1],
+    }
+
+
 def write_result(path: Path, result: dict) -> None:
     """Write a script's JSON result (indented, newline-terminated) and say where."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,9 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from evaluate import detect_record, write_result  # noqa: E402
+from evaluate import (  # noqa: E402
+    add_development_sets_arguments,
+    detect_record,
+    development_sets,
+    write_result,
+)
 
-from ecg_core.aami import AAMI_CLASSES, DS1  # noqa: E402
+from ecg_core.aami import AAMI_CLASSES  # noqa: E402
 from ecg_core.classifier import load_model  # noqa: E402
 from ecg_core.metrics import (  # noqa: E402
     MATCH_TOLERANCE_S,
@@ -39,15 +44,11 @@ S = AAMI_CLASSES.index("S")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default="diagnostic")
-    parser.add_argument("--mitdb", type=Path, default=ROOT.parent / "shared/data/mitdb")
-    parser.add_argument("--svdb", type=Path, default=ROOT.parent / "shared/data/svdb-adapt")
+    add_development_sets_arguments(parser)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     model = load_model(args.checkpoint)
-    sets = {
-        "SVDB subset": [p.with_suffix("") for p in sorted(args.svdb.glob("*.hea"))],
-        "MIT-BIH DS1": [args.mitdb / r for r in DS1],
-    }
+    sets = development_sets(args.mitdb, args.svdb)
     n = len(AAMI_CLASSES) + 1
     result = {"checkpoint": args.checkpoint, "beats": "detected", "databases": {}}
     for name, paths in sets.items():
