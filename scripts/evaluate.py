@@ -240,12 +240,12 @@ def evaluate_record(
         if labeller_for is None:
             raise ValueError("task 'classify' needs a labeller")
         labeller = labeller_for(record)
-        leads = record.signal[:, classified]
+        lead_signals = record.signal[:, classified]
         if beats == "reference":
-            pred = np.asarray(labeller(leads, record.fs, ref_samples), dtype=np.int64)
+            pred = np.asarray(labeller(lead_signals, record.fs, ref_samples), dtype=np.int64)
             matrix = count_matrix(ref_labels, pred)
         else:
-            pred = np.asarray(labeller(leads, record.fs, det_samples), dtype=np.int64)
+            pred = np.asarray(labeller(lead_signals, record.fs, det_samples), dtype=np.int64)
             matrix = count_matrix(
                 *end_to_end_pairs(ref_samples, ref_labels, det_samples, pred, tolerance)
             )
