@@ -72,9 +72,10 @@ from ecg_core.pipeline import choose_leads, classify_leads  # noqa: E402  (the p
 from ecg_core.qrs import detect_qrs_and_vf  # noqa: E402
 from ecg_core.record import Record  # noqa: E402
 
-#: labeller(leads, fs, r_peaks) -> class indices into AAMI_CLASSES, one per r_peak; leads is
-#: (n_samples, n_leads), column 0 the analysed lead (a second column: the companion lead).
-Labeller = Callable[[np.ndarray, float, np.ndarray], np.ndarray]
+#: labeller(leads, fs, r_peaks, lead_spans) -> class indices into AAMI_CLASSES, one per
+#: r_peak; leads is (n_samples, n_leads), column 0 the analysed lead (a second column: the
+#: companion lead); lead_spans: each column's noisy spans in seconds (the quality mask).
+Labeller = Callable[[np.ndarray, float, np.ndarray, list], np.ndarray]
 #: Builds the labeller for one record (a model ignores the record; a test oracle reads it).
 LabellerFactory = Callable[[Record], Labeller]
 
@@ -241,11 +242,13 @@ def evaluate_record(
             raise ValueError("task 'classify' needs a labeller")
         labeller = labeller_for(record)
         lead_signals = record.signal[:, classified]
+        lead_spans = [leads.spans, leads.companion_spans][: len(classified)]
         if beats == "reference":
-            pred = np.asarray(labeller(lead_signals, record.fs, ref_samples), dtype=np.int64)
-            matrix = count_matrix(ref_labels, pred)
+            pred = labeller(lead_signals, record.fs, ref_samples, lead_spans)
+            matrix = count_matrix(ref_labels, np.asarray(pred, dtype=np.int64))
         else:
-            pred = np.asarray(labeller(lead_signals, record.fs, det_samples), dtype=np.int64)
+            pred = labeller(lead_signals, record.fs, det_samples, lead_spans)
+            pred = np.asarray(pred, dtype=np.int64)
             matrix = count_matrix(
                 *end_to_end_pairs(ref_samples, ref_labels, det_samples, pred, tolerance)
             )
@@ -267,10 +270,10 @@ def model_labeller(checkpoint: str, quantized: bool = False) -> Labeller:
         _MODEL_CACHE[key] = load_model(checkpoint, quantized=quantized)
     model = _MODEL_CACHE[key]
 
-    def label(leads: np.ndarray, fs: float, r_peaks: np.ndarray) -> np.ndarray:
+    def label(leads: np.ndarray, fs: float, r_peaks: np.ndarray, lead_spans: list) -> np.ndarray:
         if len(r_peaks) == 0:
             return np.zeros(0, dtype=np.int64)
-        predictions = classify_leads(model, leads, fs, np.asarray(r_peaks))
+        predictions = classify_leads(model, leads, fs, np.asarray(r_peaks), lead_spans)
         return np.asarray(predictions.labels, dtype=np.int64)
 
     return label

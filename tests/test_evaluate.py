@@ -68,7 +68,7 @@ def oracle_labeller_for(record):
     ev = load_script("evaluate")
     ref_samples, ref_labels = ev.reference_beats(record)
 
-    def label(signal, fs, r_peaks):
+    def label(signal, fs, r_peaks, lead_spans):
         r_peaks = np.asarray(r_peaks)
         labels = np.zeros(r_peaks.size, dtype=np.int64)  # unmatched detections -> "N"
         ref_idx, det_idx = match_beats(ref_samples, r_peaks, 0.15 * fs)
