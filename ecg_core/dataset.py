@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecg_core.aami import symbols_to_classes
+from ecg_core.aami import CLASS_INDEX, symbols_to_classes
 from ecg_core.features import (
     RR_AVG_BEATS,
     TEMPLATE_BEATS,
@@ -30,7 +30,9 @@ from ecg_core.features import (
     window_samples,
 )
 from ecg_core.io import read_record
+from ecg_core.metrics import MATCH_TOLERANCE_S, match_beats
 from ecg_core.preprocessing import CANONICAL_FS, resample_positions, select_lead, to_canonical
+from ecg_core.qrs import detect_qrs_and_vf
 
 #: Extra samples cut on each side of the beat window for rate jitter and shifts.
 WINDOW_MARGIN: int = 8
@@ -118,27 +120,63 @@ def detector_aligned(
     elsewhere (SVDB: a median 16 ms before the R peak, up to 60 ms in some records;
     ``scripts/annotation_offsets.py``), so windows cut at the annotations are off-centre.
     """
-    from ecg_core.metrics import MATCH_TOLERANCE_S, match_beats
-    from ecg_core.qrs import detect_qrs_and_vf
-
-    detections, _ = detect_qrs_and_vf(analysed_lead, fs)
-    ref_idx, det_idx = match_beats(samples, detections, MATCH_TOLERANCE_S * fs)
+    detections = _detections(analysed_lead, fs)
+    ref_idx, det_idx = _match(samples, detections, fs)
     order = np.argsort(detections[det_idx], kind="stable")
     return detections[det_idx][order].astype(np.int64), labels[ref_idx][order]
 
 
+def with_false_detections(
+    analysed_lead: np.ndarray, fs: float, samples: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The annotated beats plus our detector's false detections on ``analysed_lead`` (those
+    that match no annotated beat), labelled Q, in time order.
+
+    The product classifies whatever the detector finds. A T wave after a PVC or a noise spike
+    that the detector takes for a beat looks wide and early, so a model that never saw one
+    calls it V (most of the false V on the development sets are such detections). Trained on
+    them as Q ("not a classifiable beat"), it learns to say so, in their real context: the
+    neighbouring beats see the short RR intervals a false detection causes.
+    """
+    detections = _detections(analysed_lead, fs)
+    _, det_idx = _match(samples, detections, fs)
+    false = np.setdiff1d(np.arange(detections.size), det_idx)
+    all_samples = np.concatenate([samples, detections[false]]).astype(np.int64)
+    all_labels = np.concatenate([labels, np.full(false.size, CLASS_INDEX["Q"])])
+    order = np.argsort(all_samples, kind="stable")
+    return all_samples[order], all_labels[order].astype(np.int64)
+
+
+def _detections(analysed_lead: np.ndarray, fs: float) -> np.ndarray:
+    return detect_qrs_and_vf(analysed_lead, fs)[0]
+
+
+def _match(samples: np.ndarray, detections: np.ndarray, fs: float):
+    """(reference indices, detection indices) of the beats matched as scoring matches them."""
+    return match_beats(samples, detections, MATCH_TOLERANCE_S * fs)
+
+
 def _record_arrays(
-    record_path: Path, causal: bool, lead: str | int | None, annotator: str, positions: str
+    record_path: Path,
+    causal: bool,
+    lead: str | int | None,
+    annotator: str,
+    positions: str,
+    false_detections: bool,
 ) -> dict[str, np.ndarray]:
     signal, fs, ann_samples, symbols = read_signal_and_beats(record_path, lead, annotator)
     labels = symbols_to_classes(symbols)
     is_beat = labels >= 0
     samples, labels = ann_samples[is_beat], labels[is_beat]
-    if positions == "detected":  # detection runs on the lead the product analyses
+    if positions == "detected" or false_detections:
+        # detection runs on the lead the product analyses
         analysed = (
             signal if lead is None else read_signal_and_beats(record_path, None, annotator)[0]
         )
-        samples, labels = detector_aligned(analysed, fs, samples, labels)
+        if false_detections:
+            samples, labels = with_false_detections(analysed, fs, samples, labels)
+        if positions == "detected":
+            samples, labels = detector_aligned(analysed, fs, samples, labels)
     canonical = to_canonical(signal, fs, causal=causal)
     r_c = resample_positions(samples, fs, CANONICAL_FS)
     pre, post = window_samples()
@@ -157,7 +195,13 @@ def _record_arrays(
 
 
 def _cache_key(
-    data_dir: Path, records: list[str], causal: bool, lead, annotator: str, positions: str
+    data_dir: Path,
+    records: list[str],
+    causal: bool,
+    lead,
+    annotator: str,
+    positions: str,
+    false_detections: bool,
 ) -> str:
     spec = {
         "dir": str(data_dir.resolve()),
@@ -171,6 +215,8 @@ def _cache_key(
     }
     if positions != "annotations":  # keeps the keys of existing caches
         spec["positions"] = positions
+    if false_detections:
+        spec["false_detections"] = True
     return hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -182,6 +228,7 @@ def build_beat_dataset(
     annotator: str = "atr",
     cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
     positions: str = "annotations",
+    false_detections: bool = False,
 ) -> BeatDataset:
     """Beat arrays of ``records`` in ``data_dir`` (cached as ``cache_dir/<hash>.npz``).
 
@@ -189,6 +236,8 @@ def build_beat_dataset(
     running means) or the diagnostic one. ``cache_dir=None`` disables the cache.
     ``positions``: "annotations" centres each window on the annotated sample; "detected"
     on our detector's R peak for that beat (:func:`detector_aligned`), as the product does.
+    ``false_detections``: add our detector's false detections as Q beats
+    (:func:`with_false_detections`).
     """
     if positions not in ("annotations", "detected"):
         raise ValueError(f"positions must be 'annotations' or 'detected', got {positions!r}")
@@ -196,12 +245,15 @@ def build_beat_dataset(
     records = [str(r) for r in records]
     cache_path = None
     if cache_dir is not None:
-        key = _cache_key(data_dir, records, causal, lead, annotator, positions)
+        key = _cache_key(data_dir, records, causal, lead, annotator, positions, false_detections)
         cache_path = Path(cache_dir) / f"{key}.npz"
         if cache_path.exists():
             with np.load(cache_path, allow_pickle=False) as z:
                 return _from_arrays({k: z[k] for k in z.files})
-    parts = [_record_arrays(data_dir / r, causal, lead, annotator, positions) for r in records]
+    parts = [
+        _record_arrays(data_dir / r, causal, lead, annotator, positions, false_detections)
+        for r in records
+    ]
     arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     arrays["record_ids"] = np.repeat(np.arange(len(records)), [p["labels"].size for p in parts])
     arrays["records"] = np.array(records)

@@ -144,3 +144,32 @@ def test_detected_positions_move_svdb_beats_onto_our_r_peaks(svdb_dir, tmp_path)
     assert len(detected) == len(annotated)
     np.testing.assert_array_equal(detected.labels, annotated.labels)
     assert np.median(detected.samples - annotated.samples) == 2
+
+
+def test_false_detections_join_the_beats_as_q_in_time_order(mitdb_dir, tmp_path):
+    from ecg_core.metrics import match_beats, qrs_counts
+    from ecg_core.qrs import detect_qrs_and_vf
+
+    # 108: tall P waves and noise make our detector's most false beats on MIT-BIH.
+    plain = build_beat_dataset(mitdb_dir, ["108"], causal=False, cache_dir=tmp_path)
+    data = build_beat_dataset(
+        mitdb_dir, ["108"], causal=False, cache_dir=tmp_path, false_detections=True
+    )
+    other = build_beat_dataset(
+        mitdb_dir, ["108"], causal=False, cache_dir=tmp_path, false_detections=True, lead="other"
+    )
+    assert len(list(tmp_path.glob("*.npz"))) == 3  # separate caches
+    signal, fs, _, _ = read_signal_and_beats(mitdb_dir / "108")
+    detections, _ = detect_qrs_and_vf(signal, fs)
+    false_beats = qrs_counts(plain.samples, detections, 0.15 * fs)["fp"]
+    assert false_beats > 50
+    assert len(data) == len(plain) + false_beats
+    assert np.all(np.diff(data.samples) >= 0)
+    added = ~np.isin(data.samples, plain.samples)
+    assert added.sum() == false_beats and (data.labels[added] == 4).all()  # Q
+    assert np.isin(data.samples[added], detections).all()
+    assert match_beats(plain.samples, data.samples[added], 0.15 * fs)[0].size == 0
+    # the annotated beats keep their places and labels; the other lead gets the same beats
+    np.testing.assert_array_equal(data.labels[~added], plain.labels)
+    np.testing.assert_array_equal(other.samples, data.samples)
+    np.testing.assert_array_equal(other.labels, data.labels)
