@@ -554,7 +554,8 @@ two patients are in the training database, so this measures noise, not new patie
   No patient is in both. (Random splits over beats mix the same patients into training and
   test and report 97–99% accuracy; such figures are not comparable and are not ours.)
 - **Classes** (AAMI EC57): N normal and bundle-branch beats, S supraventricular ectopic,
-  V ventricular ectopic, F fusion, Q unclassifiable.
+  V ventricular ectopic, F fusion, Q unclassifiable (the models also label Q what looks like
+  an artefact taken for a beat: a T wave or a noise spike).
 - **Two settings**: beats at the reference R positions (the classifier alone), and end to end
   with our own QRS detector (a detection matches a reference beat within 150 ms; misses and
   false beats count as errors).

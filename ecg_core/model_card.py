@@ -277,7 +277,9 @@ Random beat-level splits leak patients and are not used.
   S beats most. Adapt and re-evaluate on your own data (`scripts/adapt.py`).
 - **Noise.** Muscle artefact and electrode motion (see the MIT-BIH Noise Stress Test results)
   cause missed and false beats and false V labels; noisy spans are flagged by the app.
-- F and Q are rare in the training data and their scores are unreliable.
+- F and Q are rare in the training data and their scores are unreliable. The models also
+  label Q what looks like an artefact taken for a beat (the detector's false detections in
+  the training records were labelled Q), so Q counts mix the two.
 {extra_sections}
 ## Data attribution and citation
 

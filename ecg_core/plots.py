@@ -35,7 +35,7 @@ CLASS_NAMES: dict[str, str] = {
     "S": "S supraventricular ectopic",
     "V": "V ventricular ectopic",
     "F": "F fusion",
-    "Q": "Q unclassifiable",
+    "Q": "Q unclassifiable or artefact",
 }
 #: Longest stretch drawn at full resolution (60 s at 500 Hz = 30k points).
 MAX_WINDOW_S: float = 60.0

@@ -43,7 +43,7 @@ def context_of(
 def sampling_weights(labels: np.ndarray, power: float = 0.5, min_count: int = 100) -> np.ndarray:
     """Per-beat probability ∝ count(class)^-power (power 0: natural, 1: fully balanced).
 
-    Classes with fewer than ``min_count`` beats (Q: 8 beats in DS1) keep the most common
+    Classes with fewer than ``min_count`` beats (Q: 8 annotated beats in DS1) keep the most common
     class's weight, so a handful of beats is not replayed thousands of times.
     """
     counts = np.bincount(labels, minlength=len(AAMI_CLASSES)).astype(np.float64)

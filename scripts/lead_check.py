@@ -26,13 +26,14 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import evaluate as ev  # noqa: E402  (scripts/evaluate.py)
 
 from ecg_core.aami import DS1  # noqa: E402
-from ecg_core.metrics import percent_scores  # noqa: E402
+from ecg_core.metrics import metrics_from_counts, percent_scores  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 
 
 def score(checkpoint: str, data_dir: Path, records: list[str], second_lead: bool) -> dict:
-    """End-to-end S/V scores in % (totals), plus V Se/+P per record."""
+    """End-to-end S/V scores in % (totals), the false beats (detections that match no
+    reference beat) by the label they were given, and V Se/+P per record."""
     result = ev.evaluate(
         data_dir,
         records,
@@ -42,7 +43,9 @@ def score(checkpoint: str, data_dir: Path, records: list[str], second_lead: bool
         second_lead=second_lead,
         log=lambda message: None,
     )
-    out = percent_scores(np.sum([row["counts"] for row in result["per_record"]], axis=0))
+    counts = np.sum([row["counts"] for row in result["per_record"]], axis=0)
+    out = percent_scores(counts)
+    out["false_beats"] = metrics_from_counts(counts)["false_beats"]
     out["records"] = {
         row["record"]: percent_scores(np.asarray(row["counts"]))["V"]
         for row in result["per_record"]
@@ -55,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoints", nargs="+", help="checkpoint folders")
     parser.add_argument("--data-root", type=Path, default=DATA)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument(
+        "--two-leads-only",
+        action="store_true",
+        help="skip the one-lead runs (to compare checkpoints as the product runs them)",
+    )
     args = parser.parse_args(argv)
     svdb = args.data_root / "svdb-adapt"
     sets = {
@@ -66,12 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         rows = result["checkpoints"][checkpoint] = {}
         for name, (data_dir, records) in sets.items():
             rows[name] = {}
-            for key, second_lead in (("one lead", False), ("two leads", True)):
+            settings = (("one lead", False), ("two leads", True))
+            for key, second_lead in settings[1:] if args.two_leads_only else settings:
                 sc = rows[name][key] = score(checkpoint, data_dir, records, second_lead)
                 print(
                     f"{checkpoint} | {name} | {key}: V {sc['V']['se']:.1f} / "
                     f"{sc['V']['ppv']:.1f} (F1 {sc['V']['f1']:.1f}) | S {sc['S']['se']:.1f} / "
-                    f"{sc['S']['ppv']:.1f} (F1 {sc['S']['f1']:.1f})",
+                    f"{sc['S']['ppv']:.1f} (F1 {sc['S']['f1']:.1f}) | false beats "
+                    f"{sc['false_beats']}",
                     flush=True,
                 )
     ev.write_result(args.out, result)
