@@ -111,25 +111,25 @@ def read_signal_and_beats(
 
 
 def detector_aligned(
-    analysed_lead: np.ndarray, fs: float, samples: np.ndarray, labels: np.ndarray
+    detections: np.ndarray, fs: float, samples: np.ndarray, labels: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The annotated beats moved to where our QRS detector puts them on ``analysed_lead``
-    (matched within the scoring tolerance, DESIGN.md §3); beats it misses are dropped.
+    """The annotated beats moved to where our QRS detector put them (``detections``, on the
+    lead the product analyses; matched within the scoring tolerance, DESIGN.md §3); beats it
+    missed are dropped.
 
     The product centres every beat window on a detection, and some databases annotate
     elsewhere (SVDB: a median 16 ms before the R peak, up to 60 ms in some records;
     ``scripts/annotation_offsets.py``), so windows cut at the annotations are off-centre.
     """
-    detections = _detections(analysed_lead, fs)
     ref_idx, det_idx = _match(samples, detections, fs)
     order = np.argsort(detections[det_idx], kind="stable")
     return detections[det_idx][order].astype(np.int64), labels[ref_idx][order]
 
 
 def with_false_detections(
-    analysed_lead: np.ndarray, fs: float, samples: np.ndarray, labels: np.ndarray
+    detections: np.ndarray, fs: float, samples: np.ndarray, labels: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The annotated beats plus our detector's false detections on ``analysed_lead`` (those
+    """The annotated beats plus our detector's false detections (those of ``detections``
     that match no annotated beat), labelled Q, in time order.
 
     The product classifies whatever the detector finds. A T wave after a PVC or a noise spike
@@ -138,17 +138,12 @@ def with_false_detections(
     them as Q ("not a classifiable beat"), it learns to say so, in their real context: the
     neighbouring beats see the short RR intervals a false detection causes.
     """
-    detections = _detections(analysed_lead, fs)
     _, det_idx = _match(samples, detections, fs)
     false = np.setdiff1d(np.arange(detections.size), det_idx)
     all_samples = np.concatenate([samples, detections[false]]).astype(np.int64)
     all_labels = np.concatenate([labels, np.full(false.size, CLASS_INDEX["Q"])])
     order = np.argsort(all_samples, kind="stable")
     return all_samples[order], all_labels[order].astype(np.int64)
-
-
-def _detections(analysed_lead: np.ndarray, fs: float) -> np.ndarray:
-    return detect_qrs_and_vf(analysed_lead, fs)[0]
 
 
 def _match(samples: np.ndarray, detections: np.ndarray, fs: float):
@@ -173,10 +168,11 @@ def _record_arrays(
         analysed = (
             signal if lead is None else read_signal_and_beats(record_path, None, annotator)[0]
         )
+        detections, _ = detect_qrs_and_vf(analysed, fs)
         if false_detections:
-            samples, labels = with_false_detections(analysed, fs, samples, labels)
+            samples, labels = with_false_detections(detections, fs, samples, labels)
         if positions == "detected":
-            samples, labels = detector_aligned(analysed, fs, samples, labels)
+            samples, labels = detector_aligned(detections, fs, samples, labels)
     canonical = to_canonical(signal, fs, causal=causal)
     r_c = resample_positions(samples, fs, CANONICAL_FS)
     pre, post = window_samples()
