@@ -243,12 +243,11 @@ def evaluate_record(
         labeller = labeller_for(record)
         lead_signals = record.signal[:, classified]
         lead_spans = [leads.spans, leads.companion_spans][: len(classified)]
+        beat_samples = ref_samples if beats == "reference" else det_samples
+        pred = np.asarray(labeller(lead_signals, record.fs, beat_samples, lead_spans), np.int64)
         if beats == "reference":
-            pred = labeller(lead_signals, record.fs, ref_samples, lead_spans)
-            matrix = count_matrix(ref_labels, np.asarray(pred, dtype=np.int64))
+            matrix = count_matrix(ref_labels, pred)
         else:
-            pred = labeller(lead_signals, record.fs, det_samples, lead_spans)
-            pred = np.asarray(pred, dtype=np.int64)
             matrix = count_matrix(
                 *end_to_end_pairs(ref_samples, ref_labels, det_samples, pred, tolerance)
             )
