@@ -9,6 +9,12 @@ Pure functions, numpy in and plain data (dicts, DataFrames) out, vectorised so t
   :func:`beats_in_spans`). Noisy beats are kept in the beat table but excluded from
   counts, burden and heart rate (and from run counts, see :mod:`ecg_core.runs`).
 
+Beats labelled Q are what the classifier calls a detection that is not a heartbeat (a T
+wave, a noise spike) or cannot classify. They stay in the beat table, counts and burden,
+but everything that measures RR intervals skips those that split an interval
+(:func:`rate_beats`): heart rate,
+trend, hourly rate and pauses see the interval between the real beats on either side.
+
 >>> import numpy as np
 >>> fs = 250.0
 >>> r_peaks = (np.arange(10) * 0.8 * fs).astype(int)          # 75 bpm
@@ -31,6 +37,7 @@ from ecg_core.aami import AAMI_CLASSES, CLASS_INDEX
 
 V = CLASS_INDEX["V"]
 S = CLASS_INDEX["S"]
+Q = CLASS_INDEX["Q"]
 
 #: RR intervals outside this range (s) are not used for heart rate: shorter than 200 ms is
 #: a double detection, longer than 3 s a missed beat or a gap (300 and 20 bpm).
@@ -38,6 +45,10 @@ RR_VALID_S: tuple[float, float] = (0.2, 3.0)
 #: Beats averaged for the min/max heart rate (a Holter convention; a PVC's short coupling
 #: interval and its compensatory pause cancel inside the window).
 HR_WINDOW_BEATS = 10
+#: A run of Q detections is skipped for RR when the interval without it is at most this
+#: many local RR intervals (set from physiology before measuring: a false detection splits
+#: one interval, ~1x; a real beat called Q leaves ~2x when skipped).
+MAX_MERGED_RR = 1.6
 
 
 def as_class_indices(labels: Sequence | np.ndarray) -> np.ndarray:
@@ -125,6 +136,44 @@ def ectopy_counts(labels: Sequence | np.ndarray, noisy: np.ndarray) -> dict:
 
 
 # ---------------------------------------------------------------------- heart rate
+
+
+def rate_beats(
+    r_peaks: np.ndarray, labels: Sequence | np.ndarray, max_merged_rr: float = MAX_MERGED_RR
+) -> np.ndarray:
+    """True for the beats whose R peaks bound RR intervals: all but the Q detections that
+    split an interval.
+
+    The models label our detector's false detections Q (they were trained so), and a false
+    detection splits one RR interval into two short ones: it would raise the heart rate and
+    hide a pause. Skipping it restores the interval between the beats on either side. But Q
+    also lands on some real beats (the network cannot classify them), and skipping one of
+    those makes a long interval, a false pause. So a run of Q detections is skipped only
+    when the interval that remains without it is at most ``max_merged_rr`` times the
+    median of the 16 Q-free intervals around it (a false detection: about 1x; a real beat:
+    about 2x).
+
+    >>> r = np.array([0, 200, 400, 500, 600, 800, 1000, 1200])
+    >>> labels = list("NNNQNNQN")  # 500: a T wave (skipped); 1000: a real beat called Q
+    >>> np.flatnonzero(~rate_beats(r, labels)).tolist()
+    [3]
+    """
+    r_peaks = np.asarray(r_peaks, dtype=np.float64)
+    keep = as_class_indices(labels) != Q
+    beat_index = np.flatnonzero(keep)
+    if keep.all() or beat_index.size < 2:
+        return np.ones(keep.size, dtype=bool) if beat_index.size < 2 else keep
+    merged_rr = np.diff(r_peaks[beat_index])
+    spans_q = np.diff(beat_index) > 1  # a run of Q detections lies inside this interval
+    clean_rr = pd.Series(np.where(spans_q, np.nan, merged_rr))
+    local_rr = clean_rr.rolling(17, center=True, min_periods=1).median().to_numpy()
+    if np.isfinite(clean_rr).any():
+        local_rr = np.where(np.isfinite(local_rr), local_rr, np.nanmedian(clean_rr))
+    # NaN (no Q-free interval to compare with) compares False: the Q run is kept.
+    needed = spans_q & ~(merged_rr <= max_merged_rr * local_rr)
+    for j in np.flatnonzero(needed):
+        keep[beat_index[j] + 1 : beat_index[j + 1]] = True
+    return keep
 
 
 def valid_rr(r_peaks: np.ndarray, fs: float, noisy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -220,8 +269,8 @@ def hourly_table(
     """One row per started hour of the record (hour 0 = the first 60 minutes).
 
     Columns: hour, start_s, beats (all), analysed_beats, hr_mean/min/max_bpm (same
-    definitions as :func:`heart_rate_stats`, an interval or window belongs to the hour of
-    the beat that ends it), v_count, s_count, v_burden_pct, s_burden_pct (over the
+    definitions as :func:`heart_rate_stats`, over the :func:`rate_beats`; an interval or
+    window belongs to the hour of the beat that ends it), v_count, s_count, v_burden_pct, s_burden_pct (over the
     hour's analysed beats).
     """
     codes = as_class_indices(labels)
@@ -237,16 +286,18 @@ def hourly_table(
     hr_mean = np.full(n_hours, np.nan)
     hr_min = np.full(n_hours, np.nan)
     hr_max = np.full(n_hours, np.nan)
-    if codes.size >= 2:
-        rr_s, ok = valid_rr(r_peaks, fs, noisy)
-        rr_hour = hour[1:]
+    rate = rate_beats(r_peaks, codes)
+    if rate.sum() >= 2:
+        rr_s, ok = valid_rr(np.asarray(r_peaks)[rate], fs, noisy[rate])
+        rate_hour = hour[rate]
+        rr_hour = rate_hour[1:]
         n = np.bincount(rr_hour[ok], minlength=n_hours)
         total = np.bincount(rr_hour[ok], weights=rr_s[ok], minlength=n_hours)
         with np.errstate(divide="ignore", invalid="ignore"):
             hr_mean = np.where(n > 0, 60.0 * n / total, np.nan)
         hr_w = windowed_hr(rr_s, ok)
         if hr_w.size:
-            w_hour = hour[HR_WINDOW_BEATS:][: hr_w.size]
+            w_hour = rate_hour[HR_WINDOW_BEATS:][: hr_w.size]
             grouped = pd.Series(hr_w).groupby(w_hour)
             hr_min[grouped.min().index] = grouped.min().to_numpy()
             hr_max[grouped.max().index] = grouped.max().to_numpy()

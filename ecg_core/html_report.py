@@ -205,7 +205,8 @@ def build_html_report(report, include_plotlyjs: bool | str = True) -> str:
     parts.append(
         "<p class='meta'>Beats inside noisy spans are listed in the beat table but excluded "
         "from counts, burden, heart rate and runs. Burden = beats of the class / analysed "
-        "beats.</p></body></html>"
+        "beats. Heart rate and pauses skip Q detections (artefacts) that split an RR "
+        "interval.</p></body></html>"
     )
     return "\n".join(parts)
 

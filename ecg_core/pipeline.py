@@ -217,7 +217,8 @@ def build_summary(
     fs, duration_s = record.fs, record.duration_s
     noisy_s = analysis.spans_total_s(spans, duration_s)
     counts = analysis.ectopy_counts(labels, noisy)
-    hr = analysis.heart_rate_stats(r_peaks, fs, noisy)
+    rate = analysis.rate_beats(r_peaks, labels)
+    hr = analysis.heart_rate_stats(r_peaks[rate], fs, noisy[rate])
     run_counts = run_detection.run_counts(runs)
     summary = {
         "record": record.name,
@@ -483,12 +484,15 @@ def analyze(
     model_name = str(getattr(model, "name", mode)) if model is not None else mode
     _notify(progress, 0.9, "Summarising")
     noisy = analysis.beats_in_spans(r_peaks, fs, spans)
-    runs = run_detection.combine(
-        [
-            run_detection.find_runs(r_peaks, labels, fs, noisy),
-            run_detection.find_pauses(r_peaks, fs, noisy, gaps_s=[*spans, *vf_spans]),
-        ]
-    )
+    rate = analysis.rate_beats(
+        r_peaks, labels
+    )  # Q detections that split an RR interval are skipped
+    pauses = run_detection.find_pauses(r_peaks[rate], fs, noisy[rate], gaps_s=[*spans, *vf_spans])
+    # The pause rows index the beat table, which keeps every detection.
+    pauses[["start_beat", "end_beat"]] = np.flatnonzero(rate)[
+        pauses[["start_beat", "end_beat"]].to_numpy(dtype=np.int64)
+    ]
+    runs = run_detection.combine([run_detection.find_runs(r_peaks, labels, fs, noisy), pauses])
     summary = build_summary(
         record,
         lead_name,
@@ -519,7 +523,7 @@ def analyze(
         attention_fs=attention_fs,
         runs=runs,
         hourly=analysis.hourly_table(r_peaks, labels, fs, noisy, record.duration_s),
-        hr_trend=analysis.hr_trend(r_peaks, fs, noisy, record.duration_s),
+        hr_trend=analysis.hr_trend(r_peaks[rate], fs, noisy[rate], record.duration_s),
         noisy_spans=spans,
         vf_spans=vf_spans,
         af_spans=af_spans,

@@ -13,6 +13,7 @@ from ecg_core.analysis import (
     hourly_table,
     hr_trend,
     merge_spans,
+    rate_beats,
     spans_total_s,
 )
 from ecg_core.runs import find_runs, run_counts
@@ -165,6 +166,25 @@ def test_hourly_table_and_trend():
     assert short["time_s"].tolist() == [0, 10, 20, 30, 40, 50]
 
 
+def test_q_detections_are_skipped_by_the_heart_rate():
+    # 60 bpm for 1 h, plus a false detection (labelled Q) 0.3 s after every 50th beat.
+    n = 3600
+    true_r = np.arange(n) * FS
+    false = true_r[::50] + 0.3 * FS
+    r = np.sort(np.r_[true_r, false]).astype(np.int64)
+    labels = np.where(np.isin(r, false.astype(np.int64)), "Q", "N")
+    labels[np.searchsorted(r, true_r[1011])] = "Q"  # a real beat the network calls Q: kept
+    noisy = np.zeros(r.size, bool)
+    table = hourly_table(r, labels, FS, noisy, 3600.0)
+    assert table["beats"].tolist() == [r.size]  # Q detections stay in the beat counts
+    assert table["hr_mean_bpm"].tolist() == [60.0]
+    assert table["hr_max_bpm"].tolist() == [60.0]
+    assert rate_beats(r, labels).sum() == n
+    assert rate_beats(r, labels).tolist() == np.isin(r, true_r.astype(np.int64)).tolist()
+    # Counted as beats, the false detections would raise the rate (the bug this prevents).
+    assert heart_rate_stats(r, FS, noisy)["hr_mean_bpm"] > 61.0
+
+
 def test_no_beats_gives_empty_results_not_errors():
     empty = np.zeros(0, np.int64)
     assert ectopy_counts([], empty.astype(bool))["v_burden_pct"] is None
@@ -224,4 +244,8 @@ def test_record_232_pauses(mitdb_dir):
     assert s["pauses"] > 50 and 5.0 < s["longest_pause_s"] < 6.5
     assert "pause(s) >= 2 s" in s["message"]
     pauses = report.runs[report.runs["kind"] == "pause"]
-    assert (pauses["end_beat"] - pauses["start_beat"] == 1).all()
+    # A pause is bounded by consecutive heartbeats: only Q detections (not beats) between.
+    labels = report.beats["label"].to_numpy()
+    for first, last in pauses[["start_beat", "end_beat"]].itertuples(index=False):
+        assert last > first and (labels[first + 1 : last] == "Q").all()
+        assert labels[first] != "Q" and labels[last] != "Q"
