@@ -46,7 +46,13 @@ def read_csv_signal(path: Path, fs: float | None) -> tuple[np.ndarray, float, li
     raw = path.read_bytes()
     if not raw.strip():
         raise ECGInputError(f"The file '{path.name}' is empty.")
-    lines = [line for line in _decode(raw).splitlines() if not line.lstrip().startswith("#")]
+    text = _decode(raw)
+    if "\x00" in text:  # text never holds NUL; pandas would cut lines at it, or fail
+        raise ECGInputError(
+            f"The file '{path.name}' is not text (it holds binary data): it cannot be a CSV. "
+            "Export the ECG as a CSV file (numbers as text, UTF-8 or UTF-16 with BOM)."
+        )
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
     # Blank lines inside the data are missing samples (filled or refused later, like empty
     # cells); blank lines around it are not.
     filled = [i for i, line in enumerate(lines) if line.strip()]
@@ -193,7 +199,11 @@ def _parse_numbers(
         ) from None
     except ValueError:
         raise _not_a_number_error(file_name, body, options, names) from None
-    if names is not None and len(names) < frame.shape[1] and (delimiter or frame.shape[1] > 1):
+    too_few_names = names is not None and len(names) < frame.shape[1]
+    # Named columns beyond the data (a trailing delimiter's empty name aside) would vanish
+    # silently, a 'time' column with them; whitespace headers ("MLII (mV)") are merged later.
+    too_many_names = names is not None and delimiter is not None and any(names[frame.shape[1] :])
+    if (too_few_names and (delimiter or frame.shape[1] > 1)) or too_many_names:
         raise ECGInputError(
             f"'{file_name}': the header names {len(names)} column(s) but the rows hold "
             f"{frame.shape[1]} values. Every row needs one value per column."
@@ -205,7 +215,10 @@ def _not_a_number_error(
     file_name: str, body: str, options: dict, names: list[str] | None
 ) -> ECGInputError:
     """Locate the first cell that is not a number, for a message that points at it."""
-    frame = pd.read_csv(io.StringIO(body), dtype=str, keep_default_na=False, **options)
+    try:
+        frame = pd.read_csv(io.StringIO(body), dtype=str, keep_default_na=False, **options)
+    except ValueError:  # pandas' EmptyDataError and ParserError are ValueErrors too
+        return ECGInputError(f"'{file_name}' could not be read as numbers.")
     bad_row, bad_column, bad_text = None, None, ""
     for column in frame.columns:
         text = frame[column].fillna("").str.strip().str.strip("\"'")
@@ -247,11 +260,23 @@ def _check_column_lengths(data: np.ndarray, names: list[str]) -> np.ndarray:
 
 
 def _split_name_unit(name: str) -> tuple[str, str]:
-    """``'MLII (mV)'`` -> ``('MLII', 'mV')``; ``'time_ms'`` stays whole (handled by key)."""
-    found = re.fullmatch(r"(.*?)\s*[\(\[]\s*([^\)\]]*)\s*[\)\]]\s*", name)
-    if found:
-        return found.group(1).strip(), found.group(2).strip()
-    return name.strip(), ""
+    """``'MLII (mV)'`` -> ``('MLII', 'mV')``; ``'time_ms'`` stays whole (handled by key).
+
+    The unit is the bracketed text at the end, opened by the first bracket after the last
+    closing one. Found by hand, not by a regular expression: a header cell is uploaded text,
+    and the pattern that says this backtracks for minutes on a long run of spaces.
+    """
+    text = name.rstrip()
+    if not text.endswith((")", "]")):
+        return name.strip(), ""
+    inner = text[:-1]
+    last_close = max(inner.rfind(")"), inner.rfind("]"))
+    opens = [
+        i for i in (inner.find("(", last_close + 1), inner.find("[", last_close + 1)) if i >= 0
+    ]
+    if not opens:
+        return name.strip(), ""
+    return inner[: min(opens)].strip(), inner[min(opens) + 1 :].strip()
 
 
 def _time_unit(name: str, unit: str) -> str | None:
@@ -335,7 +360,13 @@ def _rate_from_time(times: np.ndarray, unit: str, label: str, fs: float | None) 
                 "sampling rate: give it (e.g. fs=360)."
             )
         return float(fs) / step
-    fs_from_time = (1.0 if unit == "s" else 1000.0) / step
+    with np.errstate(over="ignore"):
+        fs_from_time = (1.0 if unit == "s" else 1000.0) / step
+    if not MIN_FS <= fs_from_time <= MAX_FS:  # checked here: round() fails on an infinite rate
+        raise ECGInputError(
+            f"The time column '{label}' steps by {step:g} {unit}, i.e. {fs_from_time:g} Hz, "
+            f"outside the supported range {MIN_FS:g}-{MAX_FS:g} Hz. Check the column's unit."
+        )
     if abs(fs_from_time - round(fs_from_time)) <= 0.002 * fs_from_time:
         fs_from_time = float(round(fs_from_time))  # undo the rounding of printed times
     if fs is not None and abs(float(fs) - fs_from_time) > 0.01 * fs_from_time:

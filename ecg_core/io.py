@@ -77,6 +77,31 @@ def read_record(
     the header gives no rate. ``max_bytes`` bounds the total size of the files read.
     Raises :class:`ECGInputError` with a message meant for the person who supplied the files.
     """
+    fs = _given_fs(fs)
+    try:
+        return _read_given(paths_or_path, fs, annotation_extension, max_bytes)
+    except OSError as error:  # e.g. a name too long for the file system, a file that vanished
+        name = os.path.basename(os.fsdecode(error.filename)) if error.filename else "a file"
+        raise ECGInputError(f"Could not read '{name}': {error.strerror or error}.") from None
+
+
+def _given_fs(fs: object) -> float | None:
+    """The caller's rate as a float; its range is checked where it is used (a WFDB header's
+    own rate wins over it)."""
+    if fs is None:
+        return None
+    try:
+        return float(fs)
+    except (TypeError, ValueError):
+        raise ECGInputError(f"Sampling rate {fs!r} is not a number.") from None
+
+
+def _read_given(
+    paths_or_path: PathLike | Sequence[PathLike],
+    fs: float | None,
+    annotation_extension: str,
+    max_bytes: int,
+) -> Record:
     given = _as_paths(paths_or_path)
     if not isinstance(paths_or_path, (list, tuple)):
         given = _expand_single_path(given[0], annotation_extension)
@@ -108,7 +133,7 @@ def read_record(
     if csvs:
         signal, csv_fs, lead_names, units = read_csv_signal(csvs[0], fs)
         return validated_record(signal, csv_fs, lead_names, csvs[0].stem, units, None)
-    return _read_wfdb_files(given, fs, annotation_extension)
+    return _read_wfdb_files(given, fs, annotation_extension, max_bytes)
 
 
 def _as_paths(paths_or_path: object) -> list[Path]:
@@ -218,7 +243,9 @@ def _is_plain_file_name(name: str) -> bool:
     )
 
 
-def _read_wfdb_files(given: list[Path], fs: float | None, annotation_extension: str) -> Record:
+def _read_wfdb_files(
+    given: list[Path], fs: float | None, annotation_extension: str, max_bytes: int
+) -> Record:
     by_name: dict[str, Path] = {}
     for path in given:
         if path.name in by_name and not filecmp.cmp(by_name[path.name], path, shallow=False):
@@ -258,10 +285,14 @@ def _read_wfdb_files(given: list[Path], fs: float | None, annotation_extension: 
         )
     if annotation_name in by_name:
         wanted.add(annotation_name)
+    _check_declared_length(header, max_bytes)
+    header_gives_rate = _header_gives_rate(header)
 
     with tempfile.TemporaryDirectory(prefix="ecg_record_") as folder:
         for name in wanted:
-            _link_or_copy(by_name[name], Path(folder) / name)
+            # wfdb opens '<record>.hea': a header uploaded as 'R.HEA' is linked under that name.
+            target = f"{record_name}{WFDB_HEADER_SUFFIX}" if name == header.name else name
+            _link_or_copy(by_name[name], Path(folder) / target)
         record_path = os.path.join(folder, record_name)
         wfdb_record = _rdrecord(record_path, header.name)
         annotations = None
@@ -269,7 +300,7 @@ def _read_wfdb_files(given: list[Path], fs: float | None, annotation_extension: 
             annotations = _rdann(record_path, annotation_extension, annotation_name)
 
     record_fs = float(wfdb_record.fs)
-    if not _header_gives_rate(header) and fs is not None:
+    if not header_gives_rate and fs is not None:
         record_fs = float(fs)  # WFDB's default (250 Hz) would be a guess; the caller knows.
     lead_names = [str(n) if n else f"lead{i + 1}" for i, n in enumerate(wfdb_record.sig_name)]
     units = [str(u) if u else "mV" for u in (wfdb_record.units or ["mV"] * len(lead_names))]
@@ -279,11 +310,53 @@ def _read_wfdb_files(given: list[Path], fs: float | None, annotation_extension: 
 
 
 def _header_gives_rate(header: Path) -> bool:
+    """Whether the header states a sampling rate (0 or none: it does not).
+
+    A rate wfdb cannot parse ('-360', 'nan', '1e9') is refused: wfdb would silently read it
+    as its default 250 Hz, or as the digits it can parse ('1e9' as 1 Hz).
+    """
     fields = _read_header_lines(header)[0].split()
-    try:
-        return len(fields) > 2 and float(re.split(r"[/(]", fields[2])[0] or 0) > 0
-    except ValueError:
+    if len(fields) < 3:
         return False
+    rate = re.split(r"[/(]", fields[2])[0]
+    if not re.fullmatch(r"\d+\.?\d*|\.\d+", rate):
+        raise ECGInputError(
+            f"The header '{header.name}' gives the sampling rate '{rate}', which is not a "
+            "number of Hz (such as 360 or 256.5). Correct the header's first line."
+        )
+    return float(rate) > 0
+
+
+def _check_declared_length(header: Path, max_bytes: int) -> None:
+    """Refuse a header that declares no samples, or more than ``max_bytes`` could hold.
+
+    The size limit alone does not bound memory: a FLAC-compressed signal file (formats
+    508-524) of a few kB can declare a billion samples. No uncompressed format stores a
+    sample in less than a byte, so a record within the limit never declares more.
+    """
+    lines = _read_header_lines(header)
+    record_fields = lines[0].split()
+    if len(record_fields) < 4 or not record_fields[3].isdigit():
+        return  # no length given: wfdb takes it from the file size, which is bounded
+    n_samples = int(record_fields[3])
+    if n_samples == 0:
+        raise ECGInputError(
+            f"The header '{header.name}' declares 0 samples per signal: there is no ECG to read."
+        )
+    n_values = n_samples * sum(_samples_per_frame(line) for line in lines[1:])
+    if n_values > max_bytes:
+        raise ECGInputError(
+            f"The header '{header.name}' declares {n_samples} samples per signal "
+            f"({n_values} values in all), more than the {max_bytes / 1e6:.0f} MB limit allows. "
+            "Cut the record into shorter pieces."
+        )
+
+
+def _samples_per_frame(signal_line: str) -> int:
+    """The 'x<n>' of a signal line's format field ('16x4' -> 4); 1 when absent."""
+    fields = signal_line.split()
+    found = re.match(r"\d+x(\d+)", fields[1]) if len(fields) > 1 else None
+    return max(1, int(found.group(1))) if found else 1
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -39,7 +39,7 @@ def validate_fs(fs: float) -> float:
         raise ECGInputError(f"Sampling rate {fs!r} is not a number.") from None
     if not np.isfinite(fs_value) or not (MIN_FS <= fs_value <= MAX_FS):
         raise ECGInputError(
-            f"Sampling rate {fs!r} Hz is outside the supported range "
+            f"Sampling rate {fs_value:g} Hz is outside the supported range "
             f"{MIN_FS:g}-{MAX_FS:g} Hz. Check the header or the rate you entered."
         )
     return fs_value
