@@ -151,6 +151,18 @@ def _match(samples: np.ndarray, detections: np.ndarray, fs: float):
     return match_beats(samples, detections, MATCH_TOLERANCE_S * fs)
 
 
+def with_noise(
+    signal: np.ndarray, fs: float, samples: np.ndarray, noise: np.ndarray, snr_db: float
+) -> np.ndarray:
+    """``signal`` plus ``noise`` (unit RMS, any length: repeated) at ``snr_db``, relative to
+    the median QRS peak-to-peak amplitude (as :class:`~ecg_core.training.Augmenter` sets its
+    noise against the template's)."""
+    half = max(1, int(0.05 * fs))
+    qrs_ptp = np.median([np.ptp(signal[max(0, x - half) : x + half]) for x in samples[:1000]])
+    reps = int(np.ceil(signal.size / noise.size))
+    return signal + np.tile(noise, reps)[: signal.size] * qrs_ptp * 10 ** (-snr_db / 20)
+
+
 def _record_arrays(
     record_path: Path,
     causal: bool,
@@ -158,13 +170,18 @@ def _record_arrays(
     annotator: str,
     positions: str,
     false_detections: bool,
+    noise: tuple[np.ndarray, float] | None = None,
 ) -> dict[str, np.ndarray]:
     signal, fs, ann_samples, symbols = read_signal_and_beats(record_path, lead, annotator)
     labels = symbols_to_classes(symbols)
     is_beat = labels >= 0
     samples, labels = ann_samples[is_beat], labels[is_beat]
+    if noise is not None:
+        signal = with_noise(signal, fs, samples, *noise)
     if positions == "detected" or false_detections:
         # detection runs on the lead the product analyses
+        if lead is not None and noise is not None:
+            raise ValueError("noisy copies are made of the analysed lead only")
         analysed = (
             signal if lead is None else read_signal_and_beats(record_path, None, annotator)[0]
         )
@@ -250,6 +267,11 @@ def build_beat_dataset(
         _record_arrays(data_dir / r, causal, lead, annotator, positions, false_detections)
         for r in records
     ]
+    return _assemble(parts, records, cache_path)
+
+
+def _assemble(parts: list[dict], records: list[str], cache_path: Path | None) -> BeatDataset:
+    """One BeatDataset from per-record arrays, written to ``cache_path`` when given."""
     arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     arrays["record_ids"] = np.repeat(np.arange(len(records)), [p["labels"].size for p in parts])
     arrays["records"] = np.array(records)
@@ -261,6 +283,46 @@ def build_beat_dataset(
         np.savez(tmp, **arrays)
         tmp.replace(cache_path)
     return _from_arrays(arrays)
+
+
+def build_noisy_copies(
+    data_dir: str | Path,
+    records: list[str] | tuple[str, ...],
+    causal: bool,
+    noise: np.ndarray,
+    snr_db: tuple[float, float] = (12.0, 24.0),
+    seed: int = 0,
+    cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
+) -> BeatDataset:
+    """Each record once more, with ``noise`` added to its analysed lead at an SNR drawn per
+    record from ``snr_db`` (seeded), its beats plus our detector's false detections *on the
+    noisy signal*, labelled Q (:func:`with_false_detections`).
+
+    In noise the detector takes spikes for beats, and a model that has only seen the few
+    false detections of clean records calls most of them V (NSTDB). ``noise`` is one unit-RMS
+    noise signal at the records' own rate (e.g. NSTDB ``ma``, muscle).
+    """
+    data_dir = Path(data_dir)
+    records = [str(r) for r in records]
+    rng = np.random.default_rng(seed)
+    snrs = rng.uniform(*snr_db, size=len(records))
+    offsets = rng.integers(0, noise.size, size=len(records))
+    cache_path = None
+    if cache_dir is not None:
+        digest = hashlib.sha1(np.ascontiguousarray(noise[:100000]).tobytes()).hexdigest()[:8]
+        key = _cache_key(data_dir, records, causal, None, "atr", "annotations", True)
+        key = hashlib.sha1(f"{key}{digest}{list(snrs)}{list(offsets)}".encode()).hexdigest()
+        cache_path = Path(cache_dir) / f"noisy_{key[:16]}.npz"
+        if cache_path.exists():
+            with np.load(cache_path, allow_pickle=False) as z:
+                return _from_arrays({k: z[k] for k in z.files})
+    parts = [
+        _record_arrays(
+            data_dir / r, causal, None, "atr", "annotations", True, (np.roll(noise, -o), snr)
+        )
+        for r, snr, o in zip(records, snrs, offsets, strict=True)
+    ]
+    return _assemble(parts, records, cache_path)
 
 
 def concat_datasets(parts: list[BeatDataset], suffixes: list[str]) -> BeatDataset:
@@ -308,3 +370,13 @@ def load_noise_records(
             out.append((x / (np.std(x) + 1e-9)).astype(np.float32))
     n = min(len(x) for x in out)
     return np.stack([x[:n] for x in out])
+
+
+def load_noise_signal(nstdb_dir: str | Path, name: str = "ma", lead: int = 0) -> np.ndarray:
+    """One NSTDB noise record's lead at its own rate (360 Hz, MIT-BIH's), mean removed, unit
+    RMS: the noise :func:`build_noisy_copies` adds to MIT-BIH records."""
+    import wfdb
+
+    x = wfdb.rdrecord(str(Path(nstdb_dir) / name)).p_signal[:, lead].astype(np.float64)
+    x = x - x.mean()
+    return x / (np.std(x) + 1e-12)

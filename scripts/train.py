@@ -56,8 +56,10 @@ from ecg_core.classifier import FP32_WEIGHTS, INT8_WEIGHTS, load_model, predict_
 from ecg_core.dataset import (  # noqa: E402
     OTHER_LEAD,
     build_beat_dataset,
+    build_noisy_copies,
     concat_datasets,
     load_noise_records,
+    load_noise_signal,
 )
 from ecg_core.features import morphology  # noqa: E402
 from ecg_core.models import (  # noqa: E402
@@ -213,6 +215,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         "labelled Q, so that the model does not call them V "
         "(ecg_core.dataset.with_false_detections)",
     )
+    p.add_argument(
+        "--noisy-copies",
+        default="",
+        metavar="NSTDB_NOISE",
+        help="also train on a copy of each training record with this NSTDB noise record added "
+        "(e.g. 'ma', muscle; 12-24 dB) and our detector's false detections on it as Q "
+        "(ecg_core.dataset.build_noisy_copies); '' = off",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     return p.parse_args(argv)
@@ -336,6 +346,22 @@ def main(argv=None) -> int:
         data = concat_datasets([data, other], ["", f":{OTHER_LEAD}"])
         train_names += [f"{r}:{OTHER_LEAD}" for r in train_records]
         partner = np.concatenate([np.arange(n_mlii) + n_mlii, np.arange(n_mlii)])  # same beat
+    if args.noisy_copies:
+        # Each training record once more in muscle noise, with the detector's false detections
+        # there as Q. NSTDB's own test records use electrode-motion noise ("em"), not this.
+        noisy = build_noisy_copies(
+            args.data_dir,
+            train_records,
+            causal,
+            load_noise_signal(args.noise_dir, args.noisy_copies),
+            snr_db=(12.0, 24.0),
+            seed=args.seed,
+        )
+        n_before = len(data)
+        data = concat_datasets([data, noisy], ["", f":{args.noisy_copies}"])
+        train_names += [f"{r}:{args.noisy_copies}" for r in train_records]
+        if args.other_lead:  # a noisy copy has no second lead: it "mixes" with itself
+            partner = np.concatenate([partner, n_before + np.arange(len(noisy))])
     data.rr = data.rr[:, : cfg.n_rr]  # the rhythm-irregularity column is the optional last
     train_beats = np.flatnonzero(np.isin(data.records[data.record_ids], train_names))
     first, last = record_bounds(data.record_ids)

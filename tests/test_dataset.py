@@ -173,3 +173,29 @@ def test_false_detections_join_the_beats_as_q_in_time_order(mitdb_dir, tmp_path)
     np.testing.assert_array_equal(data.labels[~added], plain.labels)
     np.testing.assert_array_equal(other.samples, data.samples)
     np.testing.assert_array_equal(other.labels, data.labels)
+
+
+def test_noisy_copies_add_the_false_detections_in_noise_as_q(mitdb_dir, nstdb_dir, tmp_path):
+    from ecg_core.dataset import build_noisy_copies, load_noise_signal
+
+    noise = load_noise_signal(nstdb_dir, "ma")
+    assert abs(noise.std() - 1.0) < 1e-6
+    clean = build_beat_dataset(
+        mitdb_dir, ["101"], causal=False, cache_dir=tmp_path, false_detections=True
+    )
+    noisy = build_noisy_copies(
+        mitdb_dir, ["101"], False, noise, snr_db=(12.0, 12.0), cache_dir=tmp_path
+    )
+    again = build_noisy_copies(
+        mitdb_dir, ["101"], False, noise, snr_db=(12.0, 12.0), cache_dir=tmp_path
+    )
+    np.testing.assert_array_equal(again.windows, noisy.windows)  # seeded, cached
+    # muscle noise at 12 dB makes the detector find many beats that are not there: Q
+    q = 4
+    assert (noisy.labels == q).sum() > (clean.labels == q).sum() + 50
+    # every annotated beat is still there with its label, at its annotated place
+    annotated = noisy.labels != q
+    np.testing.assert_array_equal(noisy.labels[annotated], clean.labels[clean.labels != q])
+    np.testing.assert_array_equal(noisy.samples[annotated], clean.samples[clean.labels != q])
+    # and the windows carry the noise
+    assert not np.allclose(noisy.windows[annotated][:100], clean.windows[clean.labels != q][:100])
