@@ -32,6 +32,8 @@ from ecg_core.rhythm import spans_of
 ProgressFn = Callable[[float, str], Any]
 
 PROB_COLUMNS = [f"p_{c}" for c in AAMI_CLASSES]
+#: The shipped models ``analyze`` loads by mode.
+MODES = ("diagnostic", "realtime")
 BEAT_COLUMNS = ["sample", "time_s", "label", "confidence", *PROB_COLUMNS, "noisy", "af", "svt_run"]
 
 
@@ -440,6 +442,8 @@ def analyze(
     (:func:`classify_leads`; the lead is :func:`ecg_core.preprocessing.companion_lead`);
     detection, quality and the rhythm steps stay on the analysed lead.
     """
+    if model is None and mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r} (or pass a model)")
     _notify(progress, 0.0, "Selecting the lead and checking signal quality")
     names = [_lead_name(record, i) for i in range(record.n_leads)]
     fs = float(record.fs)

@@ -262,3 +262,11 @@ def test_false_detections_are_mostly_not_called_v(svdb_dir, diagnostic_model):
     assert labels.size > 50
     assert np.mean(labels == "V") < 0.5
     assert np.mean(labels == "Q") > 0.3
+
+
+def test_unknown_mode_is_refused_before_any_work():
+    from ecg_core.pipeline import analyze
+    from ecg_core.synthetic import synthesize
+
+    with pytest.raises(ValueError, match="mode must be one of"):
+        analyze(synthesize(duration_s=10.0, seed=0), mode="bogus")
