@@ -270,3 +270,29 @@ def test_unknown_mode_is_refused_before_any_work():
 
     with pytest.raises(ValueError, match="mode must be one of"):
         analyze(synthesize(duration_s=10.0, seed=0), mode="bogus")
+
+
+@pytest.mark.parametrize("fs", [128, 257, 1000])
+def test_record_208_reads_the_same_at_other_sampling_rates(
+    record_208, report_208, diagnostic_model, fs
+):
+    # Another recorder's rate (SVDB 128 Hz, INCART 257 Hz, 1 kHz), same heart: the pipeline
+    # resamples to its own rate, so beats and labels must barely move.
+    import dataclasses
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    g = gcd(fs, 360)
+    signal = resample_poly(record_208.signal, fs // g, 360 // g, axis=0)
+    annotations = dataclasses.replace(
+        record_208.annotations,
+        samples=np.round(np.asarray(record_208.annotations.samples) * fs / 360).astype(np.int64),
+    )
+    record = dataclasses.replace(record_208, signal=signal, fs=float(fs), annotations=annotations)
+    report = analyze(record, model=diagnostic_model)
+    base, other = report_208.summary, report.summary
+    assert abs(other["n_beats"] - base["n_beats"]) <= 0.005 * base["n_beats"]
+    assert abs(other["n_V"] - base["n_V"]) <= 0.01 * base["n_V"]
+    v_base, v_other = report_208.reference["classes"]["V"], report.reference["classes"]["V"]
+    assert abs(v_other["se"] - v_base["se"]) < 0.01 and abs(v_other["ppv"] - v_base["ppv"]) < 0.01
