@@ -19,6 +19,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -35,6 +36,7 @@ from ecg_core.errors import ECGInputError
 from ecg_core.html_report import reference_html, tiles_html, write_html_report
 from ecg_core.io import read_record
 from ecg_core.pipeline import Report, analyze
+from ecg_core.preprocessing import validate_fs
 from ecg_core.record import Record
 
 logger = logging.getLogger("ecg_app")
@@ -99,7 +101,10 @@ def _lead_arg(lead: str | int | float | None) -> str | int | None:
     if lead is None or str(lead).strip() in ("", AUTO_LEAD):
         return None
     text = str(lead).strip()
-    return int(float(text)) if text.replace(".", "", 1).isdigit() else text
+    # A lead number is ASCII digits ('2', or '2.0' from a number field); anything else, '1.5'
+    # or '²' included, is a lead name, refused by name if the record has no such lead.
+    whole = re.fullmatch(r"([0-9]+)(\.0*)?", text)
+    return int(whole.group(1)) if whole else text
 
 
 def _check_duration(record: Record) -> None:
@@ -222,9 +227,13 @@ def analyze_signal(
         if isinstance(signal, str):
             if len(signal.encode("utf-8", "ignore")) > MAX_REQUEST_BYTES:
                 raise ECGInputError(f"The CSV text is over {MAX_REQUEST_BYTES / 1e6:.0f} MB.")
+            if not signal.strip():
+                raise ECGInputError("The CSV text is empty: give one sample per line.")
             with tempfile.TemporaryDirectory(prefix="ecg_signal_") as folder:
                 path = Path(folder) / "signal.csv"
-                path.write_text(signal, encoding="utf-8")
+                # JSON can carry lone surrogates, which UTF-8 cannot store: written as '?',
+                # they are then refused as "not a number" like any other stray character.
+                path.write_text(signal, encoding="utf-8", errors="replace")
                 record = read_record(str(path), fs=fs_hz or None)
         else:
             record = _record_from_samples(signal, fs_hz)
@@ -237,12 +246,21 @@ def analyze_signal(
 def _record_from_samples(samples, fs_hz) -> Record:
     """A list of numbers through the same validation as a CSV file (io.read_record)."""
     try:
-        values = np.asarray(samples, dtype=np.float64).reshape(-1)
+        values = np.asarray(samples, dtype=np.float64)
     except (TypeError, ValueError):
         raise ECGInputError("The signal must be a list of numbers (or CSV text).") from None
+    if sum(size > 1 for size in values.shape) > 1:  # flattening would interleave the leads
+        raise ECGInputError(
+            f"The signal is a {' x '.join(map(str, values.shape))} table; give one lead as a "
+            "flat list of numbers (or CSV text with one column per lead)."
+        )
+    values = values.reshape(-1)
+    if not values.size:
+        raise ECGInputError("The signal is an empty list: give the samples as numbers.")
     if not fs_hz:
         raise ECGInputError("Give the sampling rate fs_hz for a list of samples.")
-    if values.size > MAX_SIGNAL_S * float(fs_hz) + 1:
+    fs_hz = validate_fs(fs_hz)  # before the length check, which divides by it
+    if values.size > MAX_SIGNAL_S * fs_hz + 1:
         raise ECGInputError(
             f"{values.size} samples at {fs_hz:g} Hz is over {MAX_SIGNAL_S / 3600:.0f} h of signal."
         )

@@ -29,6 +29,12 @@ from ecg_core.preprocessing import MAX_FS, MIN_FS
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 
+#: Most leads (CSV columns, WFDB signals) read. Body-surface maps record a few hundred; a
+#: wider table is a record laid along a row, or not an ECG. It also bounds the parsers' time:
+#: pandas spends ~15 µs per column (a 5 MB row of '1,' took 34 s) and wfdb's header parsing
+#: grows with the square of the signal count (100 000 signals took minutes).
+MAX_LEADS = 1000
+
 _NA_STRINGS = {"", "nan", "na", "n/a", "null", "none", "-"}
 _DELIMITERS = ("\t", ";", ",", "|")
 _SNIFF_LINES = 200
@@ -61,6 +67,7 @@ def read_csv_signal(path: Path, fs: float | None) -> tuple[np.ndarray, float, li
     lines = lines[filled[0] : filled[-1] + 1]
     sample = [line for line in lines[:_SNIFF_LINES] if line.strip()]
     delimiter = _sniff_delimiter(sample)
+    _check_column_count(path.name, sample, delimiter)
     decimal = _sniff_decimal(sample[1:], delimiter)
 
     names: list[str] | None = None
@@ -138,6 +145,20 @@ def _sniff_delimiter(lines: list[str]) -> str | None:
         if modal > 0 and np.mean(counts == modal) >= 0.9:
             return candidate
     return None
+
+
+def _check_column_count(file_name: str, lines: list[str], delimiter: str | None) -> None:
+    """Refuse rows of more than :data:`MAX_LEADS` leads before anything splits them: a
+    200 MB single row would hold 100 million cells."""
+    limit = MAX_LEADS + 2  # the leads, a time column and a trailing delimiter's empty cell
+    for line in lines:
+        # maxsplit bounds the work and memory to the first cells, however long the row.
+        if len(line.split(delimiter, limit)) > limit:
+            raise ECGInputError(
+                f"'{file_name}' has rows of more than {MAX_LEADS} values; a CSV ECG has one row "
+                f"per sample and one column per lead (at most {MAX_LEADS}). If the samples run "
+                "along a row, transpose the table."
+            )
 
 
 def _sniff_decimal(lines: list[str], delimiter: str | None) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecg_core.csv_reader import CSV_SUFFIXES, read_csv_signal
+from ecg_core.csv_reader import CSV_SUFFIXES, MAX_LEADS, read_csv_signal
 from ecg_core.errors import ECGInputError
 from ecg_core.preprocessing import validate_fs
 from ecg_core.record import Annotations, Record
@@ -52,6 +52,10 @@ WFDB_HEADER_SUFFIX = ".hea"
 #: Suffixes that belong to WFDB records (signal files may have other names; the header
 #: names them and that is what counts).
 WFDB_SUFFIXES = {".hea", ".dat", ".mat", ".atr", ".qrs", ".ann", ".xws"}
+
+#: File names listed in one message: an upload of hundreds of files must not make a message
+#: of kilobytes that hides what to do.
+MAX_NAMES_SHOWN = 5
 
 PathLike = str | os.PathLike
 
@@ -117,23 +121,41 @@ def _read_given(
             "limit. Cut the record into shorter pieces."
         )
 
+    given = _unique_files(given)
     csvs = [p for p in given if p.suffix.lower() in CSV_SUFFIXES]
     others = [p for p in given if p.suffix.lower() not in CSV_SUFFIXES]
     if csvs and others:
         raise ECGInputError(
-            "The upload mixes a CSV file with other files "
-            f"({', '.join(p.name for p in given)}). Upload either one CSV file or the files of "
-            "one WFDB record (.hea + .dat, optionally .atr)."
+            f"The upload mixes a CSV file with other files ({_names_text(given)}). Upload "
+            "either one CSV file or the files of one WFDB record (.hea + .dat, optionally .atr)."
         )
     if len(csvs) > 1:
         raise ECGInputError(
-            f"Several CSV files were given ({', '.join(p.name for p in csvs)}); "
-            "analyse one record at a time."
+            f"Several CSV files were given ({_names_text(csvs)}); analyse one record at a time."
         )
     if csvs:
         signal, csv_fs, lead_names, units = read_csv_signal(csvs[0], fs)
         return validated_record(signal, csv_fs, lead_names, csvs[0].stem, units, None)
     return _read_wfdb_files(given, fs, annotation_extension, max_bytes)
+
+
+def _names_text(files: Sequence[PathLike]) -> str:
+    """'a.dat, b.dat' or, for a long list, its first names and how many more."""
+    names = [os.path.basename(os.fspath(f)) for f in files]
+    shown = ", ".join(names[:MAX_NAMES_SHOWN])
+    more = len(names) - MAX_NAMES_SHOWN
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _unique_files(given: list[Path]) -> list[Path]:
+    """``given`` without repeats: the same file uploaded twice (same name, same bytes) counts
+    once, so it is not taken for a second record; two different files of one name are refused."""
+    by_name: dict[str, Path] = {}
+    for path in given:
+        if path.name in by_name and not filecmp.cmp(by_name[path.name], path, shallow=False):
+            raise ECGInputError(f"Two different files named '{path.name}' were given.")
+        by_name.setdefault(path.name, path)
+    return list(by_name.values())
 
 
 def _as_paths(paths_or_path: object) -> list[Path]:
@@ -217,6 +239,11 @@ def _header_signal_files(header: Path) -> list[str]:
     signal_lines = lines[1:]
     if n_signals == 0:
         raise ECGInputError(f"The header '{header.name}' declares no signals.")
+    if n_signals > MAX_LEADS:  # wfdb's header parsing takes minutes for 100 000 signals
+        raise ECGInputError(
+            f"The header '{header.name}' declares {n_signals} signals; at most {MAX_LEADS} "
+            "leads are supported."
+        )
     if len(signal_lines) != n_signals:
         raise ECGInputError(
             f"The header '{header.name}' declares {n_signals} signal(s) but describes "
@@ -246,58 +273,57 @@ def _is_plain_file_name(name: str) -> bool:
 def _read_wfdb_files(
     given: list[Path], fs: float | None, annotation_extension: str, max_bytes: int
 ) -> Record:
-    by_name: dict[str, Path] = {}
-    for path in given:
-        if path.name in by_name and not filecmp.cmp(by_name[path.name], path, shallow=False):
-            raise ECGInputError(f"Two different files named '{path.name}' were given.")
-        by_name.setdefault(path.name, path)
-
+    by_name = {path.name: path for path in given}  # repeats were removed by _unique_files
     headers = [name for name in by_name if name.lower().endswith(WFDB_HEADER_SUFFIX)]
     if not headers:
         if all(Path(name).suffix.lower() not in WFDB_SUFFIXES for name in by_name):
             raise _unsupported_type(Path(next(iter(by_name))))
-        names = ", ".join(by_name)
         raise ECGInputError(
-            f"No WFDB header (.hea) among the files ({names}). A WFDB record needs its .hea "
-            "file together with its .dat file(s)."
+            f"No WFDB header (.hea) among the files ({_names_text(list(by_name))}). A WFDB "
+            "record needs its .hea file together with its .dat file(s)."
         )
     if len(headers) > 1:
         raise ECGInputError(
-            f"The upload holds several records ({', '.join(sorted(headers))}); "
+            f"The upload holds several records ({_names_text(sorted(headers))}); "
             "upload the files of one record at a time."
         )
     header = by_name[headers[0]]
     record_name = header.stem
     signal_names = _header_signal_files(header)
+    # The name wfdb opens -> the uploaded file. wfdb opens '<record>.hea', so a header
+    # uploaded as 'R.HEA' is linked under that name; signal files likewise.
+    wanted = {f"{record_name}{WFDB_HEADER_SUFFIX}": header}
     for name in signal_names:
-        if name not in by_name:
+        uploaded = _uploaded_as(by_name, name)
+        if uploaded is None:
             raise ECGInputError(
                 f"The signal file '{name}' named by the header '{header.name}' is missing: "
                 f"upload it together with '{header.name}'."
             )
+        wanted[name] = by_name[uploaded]
     annotation_name = f"{record_name}.{annotation_extension}"
-    wanted = {header.name, *signal_names}
-    strays = [n for n in by_name if n not in wanted and Path(n).stem != record_name]
+    uploaded_annotation = _uploaded_as(by_name, annotation_name)
+    if uploaded_annotation is not None:
+        wanted[annotation_name] = by_name[uploaded_annotation]
+    used = {path.name for path in wanted.values()}
+    strays = [n for n in by_name if n not in used and Path(n).stem != record_name]
     if strays:
         raise ECGInputError(
-            f"File(s) {', '.join(strays)} do not belong to record '{record_name}' "
-            f"(its header names {', '.join(signal_names)}); upload one record at a time."
+            f"File(s) {_names_text(strays)} do not belong to record '{record_name}' "
+            f"(its header names {_names_text(signal_names)}); upload one record at a time."
         )
-    if annotation_name in by_name:
-        wanted.add(annotation_name)
+    _check_not_empty(wanted, header.name, annotation_name)
     _check_declared_length(header, max_bytes)
     header_gives_rate = _header_gives_rate(header)
 
     with tempfile.TemporaryDirectory(prefix="ecg_record_") as folder:
-        for name in wanted:
-            # wfdb opens '<record>.hea': a header uploaded as 'R.HEA' is linked under that name.
-            target = f"{record_name}{WFDB_HEADER_SUFFIX}" if name == header.name else name
-            _link_or_copy(by_name[name], Path(folder) / target)
+        for target, source in wanted.items():
+            _link_or_copy(source, Path(folder) / target)
         record_path = os.path.join(folder, record_name)
         wfdb_record = _rdrecord(record_path, header.name)
         annotations = None
-        if annotation_name in wanted:
-            annotations = _rdann(record_path, annotation_extension, annotation_name)
+        if uploaded_annotation is not None:
+            annotations = _rdann(record_path, annotation_extension, uploaded_annotation)
 
     record_fs = float(wfdb_record.fs)
     if not header_gives_rate and fs is not None:
@@ -307,6 +333,33 @@ def _read_wfdb_files(
     return validated_record(
         wfdb_record.p_signal, record_fs, lead_names, record_name, units, annotations
     )
+
+
+def _uploaded_as(by_name: dict[str, Path], name: str) -> str | None:
+    """The uploaded file name that stands for ``name``: itself, else the one file that differs
+    only in case (a header naming '100.dat' with '100.DAT' uploaded from a system or a memory
+    card that writes upper-case names). None when there is none, or no single one."""
+    if name in by_name:
+        return name
+    matches = [n for n in by_name if n.lower() == name.lower()]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _check_not_empty(wanted: dict[str, Path], header_name: str, annotation_name: str) -> None:
+    """A 0-byte signal or annotation file is refused by name: wfdb reads an empty .atr as
+    'no annotations' (the agreement would silently vanish) and an empty .dat fails vaguely."""
+    for target, path in wanted.items():
+        if path.stat().st_size:
+            continue
+        if target == annotation_name:
+            raise ECGInputError(
+                f"Could not read the annotation file '{path.name}': it is empty (0 bytes). "
+                "Upload the record without it, or the complete file."
+            )
+        raise ECGInputError(
+            f"Could not read the WFDB record described by '{header_name}': the signal file "
+            f"'{path.name}' is empty (0 bytes). Upload the complete file."
+        )
 
 
 def _header_gives_rate(header: Path) -> bool:
@@ -386,8 +439,11 @@ def _rdann(record_path: str, extension: str, file_name: str) -> Annotations:
 
     try:
         annotation = wfdb.rdann(record_path, extension)
-    except Exception as error:
-        raise ECGInputError(f"Could not read the annotation file '{file_name}': {error}.") from None
+    except Exception as error:  # wfdb's own text (e.g. an index error) alone is no guidance
+        raise ECGInputError(
+            f"Could not read the annotation file '{file_name}': it is not a valid WFDB "
+            f"annotation file ({error}). Upload the record without it, or the original file."
+        ) from None
     return Annotations(
         samples=np.asarray(annotation.sample, dtype=np.int64),
         symbols=[str(s) for s in annotation.symbol],

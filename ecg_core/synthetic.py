@@ -128,6 +128,7 @@ class SyntheticSettings:
             (0 <= self.emg_noise_mv <= 2, "emg_noise_mv", "between 0 and 2 mV"),
             (0 <= self.powerline_mv <= 2, "powerline_mv", "between 0 and 2 mV"),
             (self.powerline_hz in (50.0, 60.0, 50, 60), "powerline_hz", "50 or 60 Hz"),
+            (self.seed >= 0, "seed", "0 or more"),  # numpy's generator refuses a negative seed
         ]
         for ok, name, allowed in checks:
             if not ok:
