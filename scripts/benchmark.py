@@ -3,6 +3,7 @@
     python scripts/benchmark.py --out benchmark.json                       # all sections (~2 min)
     python scripts/benchmark.py --sections qrs --qrs-records all --out qrs_bench.json
     python scripts/benchmark.py --sections model,pipeline --repeats 1 --records 100 --out b.json
+    python scripts/benchmark.py --sections holter --out holter.json      # a 24-hour record
 
 Every section's timings are medians (qrs: best) of ``--repeats`` rounds in which the things
 compared take turns, so that load from other processes on a shared machine falls on all of
@@ -714,12 +715,74 @@ def format_app(section: dict) -> str:
     )
 
 
+# -------------------------------------------------------------------------- holter section
+def _holter_child(hours: float, mode: str, threads: int, conn) -> None:
+    """Synthesize and analyse one long record in a fresh process, so that the peak memory
+    measured is this analysis's own (Linux reports ru_maxrss in kB)."""
+    import resource
+
+    import torch
+
+    from ecg_core.pipeline import analyze
+    from ecg_core.synthetic import synthesize
+
+    try:
+        torch.set_num_threads(threads)
+        record = synthesize(duration_s=hours * 3600.0, pvc_fraction=0.02, emg_noise_mv=0.05, seed=1)
+        start = time.perf_counter()
+        report = analyze(record, mode=mode)
+        seconds = time.perf_counter() - start
+        v = report.reference["classes"]["V"]
+        conn.send(
+            {
+                "hours": hours,
+                "mode": mode,
+                "beats": report.summary["n_beats"],
+                "analyse_s": round(seconds, 2),
+                "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
+                "qrs_se_ppv": [report.reference["qrs"]["se"], report.reference["qrs"]["ppv"]],
+                "v_se_ppv": [v["se"], v["ppv"]],
+            }
+        )
+    except Exception as error:  # report, do not hang the parent
+        conn.send(error)
+    finally:
+        conn.close()
+
+
+def section_holter(args: argparse.Namespace) -> dict:
+    """A synthetic 24-hour Holter record (one lead, 360 Hz, 2 % PVCs, muscle noise): seconds
+    and peak memory of ``analyze`` (model load included), in a child process."""
+    ctx = mp.get_context("spawn")  # a clean process: nothing inherited counts in its memory
+    parent, child = ctx.Pipe(duplex=False)
+    threads = args.threads or max(1, min(2, os.cpu_count() or 1))
+    process = ctx.Process(
+        target=_holter_child, args=(args.holter_hours, args.pipeline_mode, threads, child)
+    )
+    process.start()
+    child.close()
+    result = parent.recv()
+    process.join()
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def format_holter(section: dict) -> str:
+    return (
+        f"{section['hours']:g} h synthetic record, {section['beats']} beats, {section['mode']}: "
+        f"analyse {section['analyse_s']:.1f} s, peak memory {section['peak_rss_gb']:.2f} GB "
+        f"(synthesis included); QRS Se/+P {section['qrs_se_ppv']}, V Se/+P {section['v_se_ppv']}"
+    )
+
+
 #: name -> (function(args) -> dict, formatter(dict) -> str). Other engineers add theirs here.
 SECTIONS: dict[str, tuple[Callable[[argparse.Namespace], dict], Callable[[dict], str]]] = {
     "qrs": (section_qrs, format_qrs),
     "model": (section_model, format_model),
     "pipeline": (section_pipeline, format_pipeline),
     "app": (section_app, format_app),
+    "holter": (section_holter, format_holter),
 }
 
 
@@ -768,6 +831,8 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline.add_argument(
         "--pipeline-mode", default="diagnostic", choices=["diagnostic", "realtime"]
     )
+    holter = parser.add_argument_group("holter section")
+    holter.add_argument("--holter-hours", type=float, default=24.0, help="synthetic record length")
     app = parser.add_argument_group("app section")
     app.add_argument("--app-record", default="100", help="record sent to the app")
     return parser
