@@ -526,7 +526,7 @@ def models_in_use() -> str:
 
 
 def model_card_markdown() -> str:
-    from ecg_core.model_card import metrics_markdown_table
+    from ecg_core.model_card import adaptation_markdown_table, metrics_markdown_table
 
     sections = []
     for metrics_path in sorted(CHECKPOINTS_DIR.glob("*/metrics.json")):
@@ -545,6 +545,12 @@ def model_card_markdown() -> str:
         if cross_path.exists()
         else "_Not measured yet (`python scripts/cross_database.py`)._"
     )
+    cv_paths = sorted((APP_DIR / "results" / "adaptation").glob("*.json"))
+    adaptation_text = (
+        adaptation_markdown_table(cv_paths)
+        if cv_paths
+        else "_Not measured yet (`python scripts/adapt.py --cv-folds 5 ...`)._"
+    )
     return f"""
 ## Shipped models
 
@@ -560,6 +566,14 @@ Stress Test Database (MIT-BIH records 118 and 119 with electrode-motion noise at
 two patients are in the training database, so this measures noise, not new patients).
 
 {cross_text}
+
+## Adapting the diagnostic model to the SVDB recorder
+
+Fine-tuned (or, unsupervised, re-calibrated) on some SVDB records and scored on the others
+(5-fold cross-validation by record, one lead, the network's own labels). No adapted model is
+shipped: none was better than the zero-shot model on the records it was not adapted on.
+
+{adaptation_text}
 
 ## How the figures were measured
 
@@ -584,6 +598,9 @@ two patients are in the training database, so this measures noise, not new patie
   (a lead counts only where it is not noisy). An ectopic beat rarely looks normal in both.
 - **Atrial fibrillation**: stretches of irregularly irregular rhythm (≥ 60 beats, from the RR
   intervals) are reported as AF episodes, and no beat inside them is labelled S.
+- **Heart rate and pauses** come from the detected beats; a detection labelled Q that splits
+  an RR interval (a T wave, a noise spike) is skipped, so it neither raises the rate nor
+  hides a pause.
 - **SVT runs** (diagnostic mode): the beats that continue a fast regular run whose premature
   onset the model saw are labelled S with it, as a Holter reader counts a supraventricular
   tachycardia.

@@ -4,6 +4,7 @@ and an offline check with huggingface_hub's own card tools. Used by ecg_core.hub
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -148,6 +149,40 @@ def metrics_markdown_table(metrics: Any) -> str:
             _fmt(qrs.get("ppv")),
         ]
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def adaptation_markdown_table(cv_paths: list[Path]) -> str:
+    """One Markdown row per cross-validation file of ``scripts/adapt.py --cv-json`` (sorted by
+    name): the method and its settings, then V and S Se/+P in % zero-shot and adapted, both
+    scored on records the model was not adapted on."""
+    rows = [
+        "| method (settings) | beats centred on | zero-shot V Se / +P | adapted V Se / +P "
+        "| zero-shot S Se / +P | adapted S Se / +P |",
+        "|---|---|---|---|---|---|",
+    ]
+
+    def pair(classes: dict[str, Any], label: str) -> str:
+        row = classes.get(label, {})
+        return f"{_fmt(row.get('se'))} / {_fmt(row.get('ppv'))}"
+
+    for path in sorted(cv_paths):
+        cv = json.loads(Path(path).read_text())
+        settings, methods = cv["settings"], cv["settings"]["methods"]
+        details = []  # only what the method uses: AdaBN re-estimates statistics, no training
+        if methods != ["adabn"]:
+            details.append(f"freeze {settings['freeze']}")
+        if "supervised" in methods:
+            n = settings.get("labelled_beats_per_record")
+            details.append(f"labelled beats {'all' if n == 0 else f'{n} per record'}")
+        if methods != ["adabn"]:
+            details.append(f"{settings['steps']} steps, lr {settings['lr']:g}")
+        method = ", ".join(methods) + (f" ({', '.join(details)})" if details else "")
+        zero, adapted = cv["zero_shot"]["classes"], cv["adapted_heldout"]["classes"]
+        rows.append(
+            f"| {method} | {cv.get('positions') or 'annotations'} | {pair(zero, 'V')} | "
+            f"{pair(adapted, 'V')} | {pair(zero, 'S')} | {pair(adapted, 'S')} |"
+        )
     return "\n".join(rows)
 
 

@@ -330,6 +330,11 @@ def test_model_card_reads_the_checkpoints_metrics(app_module, tmp_path, monkeypa
     assert "### `diagnostic`" in card and "87.00" in card  # V Se in %
     assert "not a medical device" in card.lower() and "PhysioNet" in card
     assert "diagnostic" in app_module.models_in_use()
+    # the adaptation cross-validation (results/adaptation/*.json) is in the card too
+    assert "Adapting the diagnostic model" in card
+    adabn = json.loads((app_module.APP_DIR / "results/adaptation/adabn.json").read_text())
+    v = adabn["adapted_heldout"]["classes"]["V"]
+    assert f"{100 * v['se']:.2f} / {100 * v['ppv']:.2f}" in card
 
 
 def test_flutter_is_shown_first_in_tiles_plots_and_html_report(app_module, mitdb_dir, tmp_path):
