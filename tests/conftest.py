@@ -31,3 +31,26 @@ def nstdb_dir() -> Path:
 @pytest.fixture(scope="session")
 def svdb_dir() -> Path:
     return _database_dir("svdb-adapt")
+
+
+def _model_available() -> str | None:
+    """Why the app cannot analyse here (no checkpoint), or None."""
+    location = os.environ.get("ECG_MODEL_LOCATION") or "diagnostic"
+    folder = Path(location) if Path(location).is_dir() else REPO_ROOT / "checkpoints" / location
+    if location.startswith("hf://") or (folder / "config.json").is_file():
+        return None
+    return f"no model checkpoint at {folder} (set ECG_MODEL_LOCATION or commit checkpoints/)"
+
+
+@pytest.fixture(scope="session")
+def app_module():
+    """The app module (imported once: one Gradio Blocks can only be served once per process)."""
+    import sys
+
+    reason = _model_available()
+    if reason:
+        pytest.skip(reason)
+    sys.path.insert(0, str(REPO_ROOT))
+    import app
+
+    return app

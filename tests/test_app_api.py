@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import socket
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,30 +14,10 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _model_available() -> str | None:
-    """Why the app cannot analyse here (no checkpoint), or None."""
-    location = os.environ.get("ECG_MODEL_LOCATION") or "diagnostic"
-    folder = Path(location) if Path(location).is_dir() else REPO_ROOT / "checkpoints" / location
-    if location.startswith("hf://") or (folder / "config.json").is_file():
-        return None
-    return f"no model checkpoint at {folder} (set ECG_MODEL_LOCATION or commit checkpoints/)"
-
-
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def app_module():
-    reason = _model_available()
-    if reason:
-        pytest.skip(reason)
-    sys.path.insert(0, str(REPO_ROOT))
-    import app
-
-    return app
 
 
 @pytest.fixture(scope="session")

@@ -9,29 +9,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_app_api import _free_port, _model_available
+from test_app_api import _free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HEADER = "r 1 360 3600\nr.dat 16 200 16 0 0 0 0 MLII\n"
 #: Every request must answer within this (the slowest refusal here takes well under 1 s).
 TIMEOUT_S = 60
-
-
-@pytest.fixture(scope="module")
-def app_module():
-    reason = _model_available()
-    if reason:
-        pytest.skip(reason)
-    sys.path.insert(0, str(REPO_ROOT))
-    import app
-
-    return app
 
 
 @pytest.fixture(scope="module")
