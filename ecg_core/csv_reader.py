@@ -83,10 +83,13 @@ def read_csv_signal(path: Path, fs: float | None) -> tuple[np.ndarray, float, li
             raise ECGInputError(f"The file '{path.name}' has a header but no data rows.")
 
     data = _parse_numbers(path.name, lines, delimiter, decimal, names)
-    if delimiter is None and names and len(names) != data.shape[1] and data.shape[1] == 1:
-        # Whitespace-separated single column: a header such as "MLII (mV)" is one name.
-        names = [" ".join(names)]
-        units_row = [" ".join(units_row)] if units_row else None
+    if delimiter is None and names and len(names) != data.shape[1]:
+        if data.shape[1] == 1:
+            # Whitespace-separated single column: a header such as "MLII (mV)" is one name.
+            names = [" ".join(names)]
+            units_row = [" ".join(units_row)] if units_row else None
+        elif len(merged := _with_units_joined(names)) == data.shape[1]:
+            names = merged  # "time (s) MLII (mV)": each unit belongs to the name before it
     names = names or []
     # A trailing delimiter on every row makes an empty, unnamed column: drop it.
     keep = [
@@ -278,6 +281,23 @@ def _check_column_lengths(data: np.ndarray, names: list[str]) -> np.ndarray:
             f"but {label(long)} has {lengths[long]}. All columns must have the same length."
         )
     return data
+
+
+def _with_units_joined(tokens: list[str]) -> list[str]:
+    """A whitespace-separated header split into tokens, with each bracketed token (a unit)
+    joined to the name before it.
+
+    >>> _with_units_joined(["time", "(s)", "MLII", "(mV)", "V5", "[mV]"])
+    ['time (s)', 'MLII (mV)', 'V5 [mV]']
+    """
+    names: list[str] = []
+    for token in tokens:
+        is_unit = len(token) >= 2 and token[0] in "([" and token[-1] in ")]"
+        if names and is_unit:
+            names[-1] = f"{names[-1]} {token}"
+        else:
+            names.append(token)
+    return names
 
 
 def _split_name_unit(name: str) -> tuple[str, str]:

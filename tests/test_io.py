@@ -269,6 +269,17 @@ def test_csv_whitespace_headerless_time_column(tmp_path, mlii_10s):
     assert record.fs == 360.0 and record.n_leads == 1
 
 
+def test_csv_whitespace_header_with_units(tmp_path, mlii_10s):
+    # "time (s) MLII (mV) V5 [uV]" splits into six tokens on whitespace; each unit belongs to
+    # the name before it (the leads were once named "(s)" and "lead2").
+    t = np.arange(len(mlii_10s)) / FS
+    rows = ["time (s)   MLII (mV)   V5 [uV]"]
+    rows += [f"{a:.5f} {b:.3f} {c:.3f}" for a, (b, c) in zip(t, mlii_10s, strict=True)]
+    record = read_record(write_csv(tmp_path, "ws_units.txt", rows))
+    assert record.fs == 360.0 and record.lead_names == ["MLII", "V5"]
+    assert record.units == ["mV", "uV"]
+
+
 def test_csv_physionet_export_with_units_row(tmp_path, mlii_10s):
     t = np.arange(len(mlii_10s)) / FS
     rows = ["'Elapsed time','MLII','V5'", "'seconds','mV','mV'"]
