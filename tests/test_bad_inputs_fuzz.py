@@ -121,6 +121,18 @@ def test_a_column_of_text(tmp_path):
         read_record(csv_file(tmp_path, "notes.csv", "\n".join(rows)))
 
 
+def test_a_column_of_true_false_is_not_a_signal(tmp_path):
+    # pandas reads True/False as 1/0: it loaded as a square wave without a word.
+    rows = ["time,MLII,flag"] + [
+        f"{i / 360:.4f},{v},{'True' if i % 2 else 'false'}" for i, v in enumerate(SINE_ROWS)
+    ]
+    with pytest.raises(ECGInputError, match="flag: '(True|false)' is not a number"):
+        read_record(csv_file(tmp_path, "flags.csv", "\n".join(rows)))
+    # the same file without the flag column reads
+    rows = ["time,MLII"] + [f"{i / 360:.4f},{v}" for i, v in enumerate(SINE_ROWS)]
+    assert read_record(csv_file(tmp_path, "ok.csv", "\n".join(rows))).n_leads == 1
+
+
 def test_header_naming_more_columns_than_the_rows_hold(tmp_path):
     # The 'time' column named last is missing from the rows; it used to vanish silently and
     # the message blamed a missing sampling rate.
