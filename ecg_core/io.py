@@ -197,7 +197,8 @@ def _expand_single_path(path: Path, annotation_extension: str) -> list[Path]:
         raise ECGInputError(f"File '{header}' does not exist.")
     # The record's files: the header, the signal files it names (checked to be plain names,
     # so they stay in the header's folder) and its annotation file when there is one.
-    names = [header.name, *_header_signal_files(header), f"{header.stem}.{annotation_extension}"]
+    signal_files = _header_signal_files(header.name, _read_header_lines(header))
+    names = [header.name, *signal_files, f"{header.stem}.{annotation_extension}"]
     return [header.parent / n for n in dict.fromkeys(names) if (header.parent / n).is_file()]
 
 
@@ -221,39 +222,39 @@ def _read_header_lines(header: Path) -> list[str]:
     return lines
 
 
-def _header_signal_files(header: Path) -> list[str]:
-    """Signal file names a single-segment header names, after checking it is one we read."""
-    lines = _read_header_lines(header)
+def _header_signal_files(header_name: str, lines: list[str]) -> list[str]:
+    """Signal file names a single-segment header names (its ``lines``, from
+    :func:`_read_header_lines`), after checking it is one we read."""
     record_fields = lines[0].split()
     if len(record_fields) < 2 or not record_fields[1].isdigit():
         raise ECGInputError(
-            f"'{header.name}' is not a WFDB header: its first line should read "
+            f"'{header_name}' is not a WFDB header: its first line should read "
             "'<record name> <number of signals> <sampling rate> <number of samples> ...'."
         )
     if "/" in record_fields[0]:
         raise ECGInputError(
-            f"'{header.name}' describes a multi-segment WFDB record, which is not supported; "
+            f"'{header_name}' describes a multi-segment WFDB record, which is not supported; "
             "convert it to a single-segment record first."
         )
     n_signals = int(record_fields[1])
     signal_lines = lines[1:]
     if n_signals == 0:
-        raise ECGInputError(f"The header '{header.name}' declares no signals.")
+        raise ECGInputError(f"The header '{header_name}' declares no signals.")
     if n_signals > MAX_LEADS:  # wfdb's header parsing takes minutes for 100 000 signals
         raise ECGInputError(
-            f"The header '{header.name}' declares {n_signals} signals; at most {MAX_LEADS} "
+            f"The header '{header_name}' declares {n_signals} signals; at most {MAX_LEADS} "
             "leads are supported."
         )
     if len(signal_lines) != n_signals:
         raise ECGInputError(
-            f"The header '{header.name}' declares {n_signals} signal(s) but describes "
+            f"The header '{header_name}' declares {n_signals} signal(s) but describes "
             f"{len(signal_lines)}."
         )
     names = list(dict.fromkeys(line.split()[0] for line in signal_lines))
     for name in names:
         if not _is_plain_file_name(name):
             raise ECGInputError(
-                f"The header '{header.name}' names signal file '{name}', which is not among the "
+                f"The header '{header_name}' names signal file '{name}', which is not among the "
                 "uploaded files: a header may only name files given with it, by plain file name "
                 "(no folders, no '..', no absolute paths). The record was not read."
             )
@@ -289,7 +290,8 @@ def _read_wfdb_files(
         )
     header = by_name[headers[0]]
     record_name = header.stem
-    signal_names = _header_signal_files(header)
+    header_lines = _read_header_lines(header)  # read once; the checks below share it
+    signal_names = _header_signal_files(header.name, header_lines)
     # The name wfdb opens -> the uploaded file. wfdb opens '<record>.hea', so a header
     # uploaded as 'R.HEA' is linked under that name; signal files likewise.
     wanted = {f"{record_name}{WFDB_HEADER_SUFFIX}": header}
@@ -313,8 +315,8 @@ def _read_wfdb_files(
             f"(its header names {_names_text(signal_names)}); upload one record at a time."
         )
     _check_not_empty(wanted, header.name, annotation_name)
-    _check_declared_length(header, max_bytes)
-    header_gives_rate = _header_gives_rate(header)
+    _check_declared_length(header.name, header_lines, max_bytes)
+    header_gives_rate = _header_gives_rate(header.name, header_lines)
 
     with tempfile.TemporaryDirectory(prefix="ecg_record_") as folder:
         for target, source in wanted.items():
@@ -362,44 +364,43 @@ def _check_not_empty(wanted: dict[str, Path], header_name: str, annotation_name:
         )
 
 
-def _header_gives_rate(header: Path) -> bool:
+def _header_gives_rate(header_name: str, lines: list[str]) -> bool:
     """Whether the header states a sampling rate (0 or none: it does not).
 
     A rate wfdb cannot parse ('-360', 'nan', '1e9') is refused: wfdb would silently read it
     as its default 250 Hz, or as the digits it can parse ('1e9' as 1 Hz).
     """
-    fields = _read_header_lines(header)[0].split()
+    fields = lines[0].split()
     if len(fields) < 3:
         return False
     rate = re.split(r"[/(]", fields[2])[0]
     if not re.fullmatch(r"\d+\.?\d*|\.\d+", rate):
         raise ECGInputError(
-            f"The header '{header.name}' gives the sampling rate '{rate}', which is not a "
+            f"The header '{header_name}' gives the sampling rate '{rate}', which is not a "
             "number of Hz (such as 360 or 256.5). Correct the header's first line."
         )
     return float(rate) > 0
 
 
-def _check_declared_length(header: Path, max_bytes: int) -> None:
+def _check_declared_length(header_name: str, lines: list[str], max_bytes: int) -> None:
     """Refuse a header that declares no samples, or more than ``max_bytes`` could hold.
 
     The size limit alone does not bound memory: a FLAC-compressed signal file (formats
     508-524) of a few kB can declare a billion samples. No uncompressed format stores a
     sample in less than a byte, so a record within the limit never declares more.
     """
-    lines = _read_header_lines(header)
     record_fields = lines[0].split()
     if len(record_fields) < 4 or not record_fields[3].isdigit():
         return  # no length given: wfdb takes it from the file size, which is bounded
     n_samples = int(record_fields[3])
     if n_samples == 0:
         raise ECGInputError(
-            f"The header '{header.name}' declares 0 samples per signal: there is no ECG to read."
+            f"The header '{header_name}' declares 0 samples per signal: there is no ECG to read."
         )
     n_values = n_samples * sum(_samples_per_frame(line) for line in lines[1:])
     if n_values > max_bytes:
         raise ECGInputError(
-            f"The header '{header.name}' declares {n_samples} samples per signal "
+            f"The header '{header_name}' declares {n_samples} samples per signal "
             f"({n_values} values in all), more than the {max_bytes / 1e6:.0f} MB limit allows. "
             "Cut the record into shorter pieces."
         )
