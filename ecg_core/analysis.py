@@ -12,8 +12,8 @@ Pure functions, numpy in and plain data (dicts, DataFrames) out, vectorised so t
 Beats labelled Q are what the classifier calls a detection that is not a heartbeat (a T
 wave, a noise spike) or cannot classify. They stay in the beat table, counts and burden,
 but everything that measures RR intervals skips those that split an interval
-(:func:`rate_beats`): heart rate,
-trend, hourly rate and pauses see the interval between the real beats on either side.
+(:func:`rate_beats`): heart rate, trend, hourly rate and pauses see the interval between the
+real beats on either side.
 
 >>> import numpy as np
 >>> fs = 250.0
@@ -161,8 +161,10 @@ def rate_beats(
     r_peaks = np.asarray(r_peaks, dtype=np.float64)
     keep = as_class_indices(labels) != Q
     beat_index = np.flatnonzero(keep)
-    if keep.all() or beat_index.size < 2:
-        return np.ones(keep.size, dtype=bool) if beat_index.size < 2 else keep
+    if beat_index.size < 2:  # no interval between heartbeats to compare with: keep all
+        return np.ones(keep.size, dtype=bool)
+    if keep.all():
+        return keep
     merged_rr = np.diff(r_peaks[beat_index])
     spans_q = np.diff(beat_index) > 1  # a run of Q detections lies inside this interval
     clean_rr = pd.Series(np.where(spans_q, np.nan, merged_rr))
@@ -270,8 +272,8 @@ def hourly_table(
 
     Columns: hour, start_s, beats (all), analysed_beats, hr_mean/min/max_bpm (same
     definitions as :func:`heart_rate_stats`, over the :func:`rate_beats`; an interval or
-    window belongs to the hour of the beat that ends it), v_count, s_count, v_burden_pct, s_burden_pct (over the
-    hour's analysed beats).
+    window belongs to the hour of the beat that ends it), v_count, s_count, v_burden_pct,
+    s_burden_pct (over the hour's analysed beats).
     """
     codes = as_class_indices(labels)
     noisy = np.asarray(noisy, dtype=bool)

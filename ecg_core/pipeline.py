@@ -206,6 +206,7 @@ def build_summary(
     r_peaks: np.ndarray,
     labels: np.ndarray,
     noisy: np.ndarray,
+    rate: np.ndarray,
     spans: list[tuple[float, float]],
     runs: pd.DataFrame,
     vf_spans: Sequence[tuple[float, float]] = (),
@@ -214,12 +215,12 @@ def build_summary(
     lead_note: str = "",
 ) -> dict:
     """The flat summary a clinician reads first (all values plain numbers or strings).
+    ``rate``: the beats heart rate is measured over (:func:`analysis.rate_beats`).
     ``classified_leads``: the leads whose beat probabilities were averaged (default: the
     analysed lead alone). ``lead_note``: why another lead than the preferred one was read."""
     fs, duration_s = record.fs, record.duration_s
     noisy_s = analysis.spans_total_s(spans, duration_s)
     counts = analysis.ectopy_counts(labels, noisy)
-    rate = analysis.rate_beats(r_peaks, labels)
     hr = analysis.heart_rate_stats(r_peaks[rate], fs, noisy[rate])
     run_counts = run_detection.run_counts(runs)
     summary = {
@@ -488,9 +489,8 @@ def analyze(
     model_name = str(getattr(model, "name", mode)) if model is not None else mode
     _notify(progress, 0.9, "Summarising")
     noisy = analysis.beats_in_spans(r_peaks, fs, spans)
-    rate = analysis.rate_beats(
-        r_peaks, labels
-    )  # Q detections that split an RR interval are skipped
+    # Heart rate, trend and pauses skip the Q detections that split an RR interval.
+    rate = analysis.rate_beats(r_peaks, labels)
     pauses = run_detection.find_pauses(r_peaks[rate], fs, noisy[rate], gaps_s=[*spans, *vf_spans])
     # The pause rows index the beat table, which keeps every detection.
     pauses[["start_beat", "end_beat"]] = np.flatnonzero(rate)[
@@ -505,6 +505,7 @@ def analyze(
         r_peaks,
         labels,
         noisy,
+        rate,
         spans,
         runs,
         vf_spans,
