@@ -76,23 +76,36 @@ def quality_mask(signal_1d: np.ndarray, fs: float) -> np.ndarray:
     Non-finite samples are unusable. Resolution is :data:`BLOCK_S`; see the module docstring
     for what makes a block unusable.
     """
-    x = np.asarray(signal_1d, dtype=np.float64).ravel()
+    x = np.asarray(signal_1d, dtype=np.float64).reshape(-1)  # a view of a strided column
     n = x.size
     finite = np.isfinite(x)
     if n == 0:
         return np.zeros(0, dtype=bool)
     if not finite.any():
         return np.zeros(n, dtype=bool)
-    x = np.where(finite, x, np.median(x[finite]))
+    if not finite.all():
+        x = np.where(finite, x, np.median(x[finite]))
     block = max(1, int(round(BLOCK_S * fs)))
     if n < 2 * block:  # too short for windowed statistics: only "is it flat?"
         return np.full(n, np.ptp(x) > 0, dtype=bool) & finite
 
-    # A last partial block is completed by mirroring the signal, so it is judged like the rest.
-    n_blocks = -(-n // block)
-    padded = np.pad(x, (0, n_blocks * block - n), mode="symmetric")
-    usable_blocks = _without_short_islands(~_unusable_blocks(padded, fs, block))
+    usable_blocks = _without_short_islands(~_unusable_blocks(x, fs, block))
     return np.repeat(usable_blocks, block)[:n] & finite & ~_clipped(x, fs)
+
+
+def run_bounds(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends (exclusive) of the runs of True in a 1-D boolean array.
+
+    The edges are found in int8 (one byte per sample, not eight): masks of a 24-hour record
+    have tens of millions of samples.
+
+    >>> [a.tolist() for a in run_bounds(np.array([1, 1, 0, 1, 0], bool))]
+    [[0, 3], [2, 4]]
+    """
+    padded = np.zeros(np.size(flags) + 2, dtype=np.int8)
+    padded[1:-1] = np.asarray(flags, dtype=bool).ravel()
+    edges = np.diff(padded)
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
 def _without_short_islands(usable: np.ndarray) -> np.ndarray:
@@ -105,8 +118,7 @@ def _without_short_islands(usable: np.ndarray) -> np.ndarray:
     [0, 0, 0, 1, 1, 0, 0]
     """
     usable = usable.copy()
-    edges = np.diff(np.concatenate(([0], usable.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starts, ends = run_bounds(usable)
     for start, end in zip(starts, ends, strict=True):
         bordered = start > 0 or end < usable.size  # noise on at least one side
         if end - start < MIN_ISLAND_BLOCKS and bordered:
@@ -114,8 +126,34 @@ def _without_short_islands(usable: np.ndarray) -> np.ndarray:
     return usable
 
 
+#: Blocks whose statistics one pass computes: a long record is taken an hour at a time, so
+#: the filtered copies held at once (about ten times the samples) are those of one hour,
+#: not of the whole record (3 GB for a 24-hour lead at 500 Hz).
+PASS_BLOCKS: int = 3600
+#: Blocks read on each side of a pass and then dropped: they hold the filters' start-up
+#: transients and the context windows, so that a block's statistics do not depend on where
+#: a pass begins (the 0.5 Hz filters settle within seconds; 30 s is ample).
+PASS_MARGIN_BLOCKS: int = 30
+
+
 def block_features(x: np.ndarray, fs: float, block: int) -> dict[str, np.ndarray]:
-    """Statistics per block (each over the :data:`CONTEXT_BLOCKS` blocks centred on it)."""
+    """Statistics per block of ``block`` samples (each over the :data:`CONTEXT_BLOCKS`
+    blocks centred on it), :data:`PASS_BLOCKS` blocks per pass. A last partial block is
+    completed by mirroring the signal, so it is judged like the rest."""
+    n_blocks = -(-x.size // block)
+    parts = []
+    for first in range(0, n_blocks, PASS_BLOCKS):
+        last = min(first + PASS_BLOCKS, n_blocks)
+        start, stop = max(0, first - PASS_MARGIN_BLOCKS), min(n_blocks, last + PASS_MARGIN_BLOCKS)
+        piece = x[start * block : stop * block]
+        if stop == n_blocks:
+            piece = np.pad(piece, (0, (stop - start) * block - piece.size), mode="symmetric")
+        features = _block_features_of_piece(piece, fs, block)
+        parts.append({k: v[first - start : last - start] for k, v in features.items()})
+    return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+
+
+def _block_features_of_piece(x: np.ndarray, fs: float, block: int) -> dict[str, np.ndarray]:
     n_blocks = x.size // block
     # Mirror 2 s at both ends before filtering: filtfilt's own short padding leaves a
     # transient of the 0.5 Hz high-pass that would make the first and last second "loud".
@@ -195,7 +233,8 @@ def _periodicity(envelopes: np.ndarray, block_s: float) -> np.ndarray:
 def _unusable_blocks(x: np.ndarray, fs: float, block: int) -> np.ndarray:
     features = block_features(x, fs, block)
     raw_ptp = features["raw_ptp"]
-    flat = raw_ptp <= max(FLAT_PTP_RATIO * np.median(raw_ptp), 1e-9 * np.abs(x).max())
+    largest = max(abs(x.max()), abs(x.min()))
+    flat = raw_ptp <= max(FLAT_PTP_RATIO * np.median(raw_ptp), 1e-9 * largest)
     if flat.all():
         return flat
     # The record's own scale, from its non-flat blocks: a lead off for most of the record
@@ -216,14 +255,13 @@ def _clipped(x: np.ndarray, fs: float) -> np.ndarray:
     low, high = x.min(), x.max()
     tolerance = 1e-9 * max(high - low, 1e-12)
     at_rail = (x >= high - tolerance) | (x <= low + tolerance)
-    edges = np.diff(np.concatenate(([0], at_rail.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starts, ends = run_bounds(at_rail)
     long_runs = (ends - starts) >= max(3, int(round(CLIP_RUN_S * fs)))
     clipped = np.zeros(x.size, dtype=bool)
     if not long_runs.any():
         return clipped
     margin = int(round(0.5 * fs))
-    marks = np.zeros(x.size + 1, dtype=np.int64)
+    marks = np.zeros(x.size + 1, dtype=np.int32)  # run counts: small numbers
     np.add.at(marks, np.maximum(starts[long_runs] - margin, 0), 1)
     np.add.at(marks, np.minimum(ends[long_runs] + margin, x.size), -1)
     return np.cumsum(marks[:-1]) > 0
@@ -238,9 +276,7 @@ def noisy_spans(
     >>> noisy_spans(np.array([True, False, False, True, False]), fs=1.0, min_duration_s=1)
     [(1.0, 3.0), (4.0, 5.0)]
     """
-    bad = ~np.asarray(mask, dtype=bool)
-    edges = np.diff(np.concatenate(([0], bad.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starts, ends = run_bounds(~np.asarray(mask, dtype=bool))
     keep = (ends - starts) >= min_duration_s * fs
     return [(float(s / fs), float(e / fs)) for s, e in zip(starts[keep], ends[keep], strict=True)]
 
