@@ -23,6 +23,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ import numpy as np
 from ecg_core.csv_reader import CSV_SUFFIXES, MAX_LEADS, read_csv_signal
 from ecg_core.errors import ECGInputError
 from ecg_core.preprocessing import validate_fs
+from ecg_core.quality import run_bounds
 from ecg_core.record import Annotations, Record
 
 #: Default upload limit: a 24-hour, 12-lead Holter at 500 Hz in WFDB format 16 is
@@ -420,19 +422,50 @@ def _link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _rdrecord(record_path: str, header_name: str):
+#: Samples (all leads together) that one ``wfdb.rdrecord`` call converts. wfdb holds a
+#: record's bytes, its digital values (int64) and its physical values (float64) at once, about
+#: 20 bytes a sample: read whole, a 24-hour 12-lead Holter at 500 Hz (518 M samples) would take
+#: over 10 GB on top of the 4 GB result. In blocks of this size the extra is ~100 MB.
+READ_BLOCK_VALUES: int = 4_000_000
+
+
+@dataclass
+class _WfdbSignal:
+    """What the rest of ``read_record`` needs from ``wfdb``'s record object."""
+
+    p_signal: np.ndarray  # (n_samples, n_leads) float64, physical units
+    fs: float
+    sig_name: list[str]
+    units: list[str]
+
+
+def _rdrecord(record_path: str, header_name: str) -> _WfdbSignal:
+    """Read the whole record in blocks of :data:`READ_BLOCK_VALUES` samples into one array."""
     import wfdb  # imported here: reading CSV never needs it
 
     try:
-        record = wfdb.rdrecord(record_path, physical=True, smooth_frames=True)
+        header = wfdb.rdheader(record_path)
+        n_frames, n_leads = int(header.sig_len or 0), int(header.n_sig or 0)
+        frames_per_block = max(1, READ_BLOCK_VALUES // max(1, n_leads))
+        if n_frames <= frames_per_block:  # short, or the length is not in the header
+            record = wfdb.rdrecord(record_path, physical=True, smooth_frames=True)
+            signal = record.p_signal
+        else:
+            record, signal = header, np.empty((n_frames, n_leads), dtype=np.float64)
+            for start in range(0, n_frames, frames_per_block):
+                stop = min(start + frames_per_block, n_frames)
+                block = wfdb.rdrecord(
+                    record_path, sampfrom=start, sampto=stop, physical=True, smooth_frames=True
+                )
+                signal[start:stop] = block.p_signal
     except Exception as error:  # wfdb raises many types for a malformed record
         raise ECGInputError(
             f"Could not read the WFDB record described by '{header_name}': {error}. "
             "Check that the .dat file(s) are complete and match the header."
         ) from None
-    if record.p_signal is None or record.p_signal.size == 0:
+    if signal is None or signal.size == 0:
         raise ECGInputError(f"The record described by '{header_name}' holds no samples.")
-    return record
+    return _WfdbSignal(signal, float(record.fs), list(record.sig_name), list(record.units or []))
 
 
 def _rdann(record_path: str, extension: str, file_name: str) -> Annotations:
@@ -467,7 +500,9 @@ def validated_record(
     Fills short NaN gaps (see :data:`MAX_NAN_GAP_S`), refuses long ones, infinite values,
     flat lines, records shorter than :data:`MIN_DURATION_S` and rates outside 50-10000 Hz.
     """
-    x = np.array(signal, dtype=np.float64, copy=True)
+    # No copy when the signal is float64 already (a 24-hour 12-lead record is 4 GB); a copy
+    # is made below only if a gap must be filled in an array the caller still holds.
+    x = np.asarray(signal, dtype=np.float64)
     if x.ndim == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
@@ -480,8 +515,13 @@ def validated_record(
             f"{fs:g} Hz). At least {MIN_DURATION_S:g} s are needed to find beats and RR intervals."
         )
     for lead in range(x.shape[1]):
-        x[:, lead] = _fill_short_gaps(x[:, lead], fs, lead_names[lead])
-    if np.all(np.ptp(x, axis=0) <= 1e-12 * np.maximum(1.0, np.abs(x).max(axis=0))):
+        filled = _fill_short_gaps(x[:, lead], fs, lead_names[lead])
+        if filled is not None:
+            if np.may_share_memory(x, signal):
+                x = x.copy()
+            x[:, lead] = filled
+    low, high = x.min(axis=0), x.max(axis=0)  # no temporary the size of the signal
+    if np.all(high - low <= 1e-12 * np.maximum(1.0, np.maximum(np.abs(low), np.abs(high)))):
         raise ECGInputError(
             f"Record '{name}' is a flat line (every sample of every lead equals its first "
             f"value, {x[0, 0]:g}): there is no ECG to analyse. Check the electrodes or the column."
@@ -496,7 +536,8 @@ def validated_record(
     )
 
 
-def _fill_short_gaps(values: np.ndarray, fs: float, lead_name: str) -> np.ndarray:
+def _fill_short_gaps(values: np.ndarray, fs: float, lead_name: str) -> np.ndarray | None:
+    """The lead with its short NaN gaps interpolated; None when it has none."""
     infinite = np.isinf(values)
     if infinite.any():
         first_s = np.flatnonzero(infinite)[0] / fs
@@ -505,11 +546,10 @@ def _fill_short_gaps(values: np.ndarray, fs: float, lead_name: str) -> np.ndarra
         )
     missing = np.isnan(values)
     if not missing.any():
-        return values
+        return None
     if missing.all():
         raise ECGInputError(f"Lead '{lead_name}' holds no valid samples (all values missing).")
-    edges = np.diff(np.concatenate(([0], missing.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    starts, ends = run_bounds(missing)
     longest = int(np.argmax(ends - starts))
     longest_s = (ends[longest] - starts[longest]) / fs
     if longest_s > MAX_NAN_GAP_S:
