@@ -36,10 +36,11 @@ detector, and checked on the NSTDB and the SVDB.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 from scipy import signal as sps
+
+from ecg_core.preprocessing import resample_ratio
+from ecg_core.quality import run_bounds
 
 #: Rate of the feature signal: VF lives below 10 Hz, QRS slopes to ~30 Hz.
 VF_FS: float = 100.0
@@ -134,7 +135,7 @@ def _to_vf_rate(x: np.ndarray, fs: float) -> np.ndarray:
     """Polyphase resampling to :data:`VF_FS` with a short anti-alias filter (40 Hz cut-off:
     the 1-30 Hz band-pass that follows does the fine shaping), ~4x cheaper than
     ``preprocessing.resample``'s default filter."""
-    ratio = Fraction(VF_FS / fs).limit_denominator(1000)
+    ratio = resample_ratio(fs, VF_FS)
     up, down = ratio.numerator, ratio.denominator
     if up == down:
         return x
@@ -190,9 +191,8 @@ def detect_vf_spans(signal: np.ndarray, fs: float) -> list[tuple[int, int]]:
     if not flags.any():
         return []
     # Runs of flagged windows -> [first start, last end) in feature samples.
-    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
-    run_first = np.flatnonzero(edges == 1)
-    run_last = np.flatnonzero(edges == -1) - 1
+    run_first, run_ends = run_bounds(flags)
+    run_last = run_ends - 1
     trim = EDGE_TRIM_S * VF_FS
     starts = run_first * hop + trim
     ends = run_last * hop + w - trim

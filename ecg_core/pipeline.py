@@ -330,6 +330,26 @@ def _lead_name(record: Record, index: int) -> str:
     return str(names[index]) if index < len(names) else str(index)
 
 
+def columns_view(signal: np.ndarray, columns: Sequence[int]) -> np.ndarray:
+    """``signal[:, columns]`` for one or two columns, as a view rather than a copy: two
+    leads of a 24-hour 12-lead record are 0.7 GB. (Any two columns, in either order, are a
+    slice with a step.)
+
+    >>> x = np.arange(12).reshape(3, 4)
+    >>> view = columns_view(x, [3, 1])
+    >>> view.tolist(), bool(np.shares_memory(view, x))
+    ([[3, 1], [7, 5], [11, 9]], True)
+    """
+    first, *rest = (int(c) for c in columns)
+    if len(rest) > 1 or (rest and rest[0] == first):
+        return signal[:, list(columns)]
+    if not rest:
+        return signal[:, first : first + 1]
+    step = rest[0] - first
+    stop = first + 2 * step
+    return signal[:, first : stop if stop >= 0 else None : step]
+
+
 def classify_leads(
     model: Any,
     leads: np.ndarray,
@@ -451,7 +471,7 @@ def analyze(
     leads = choose_leads(record, lead, second_lead, usable_mask)
     lead_index, spans = leads.analysed, leads.spans
     lead_name = names[lead_index]
-    signal = np.ascontiguousarray(record.signal[:, lead_index], dtype=np.float64)
+    signal = record.signal[:, lead_index]  # a view: the steps below copy an hour at a time
     classified = [lead_index] if leads.companion is None else [lead_index, leads.companion]
 
     _notify(progress, 0.15, "Detecting heartbeats")
@@ -468,7 +488,11 @@ def analyze(
             model = load_model(mode)
         _notify(progress, 0.35, f"Classifying {r_peaks.size} beats")
         predictions = classify_leads(
-            model, record.signal[:, classified], fs, r_peaks, [spans, leads.companion_spans]
+            model,
+            columns_view(record.signal, classified),
+            fs,
+            r_peaks,
+            [spans, leads.companion_spans],
         )
         probs = np.asarray(predictions.probs, dtype=np.float32)
         labels = np.asarray(predictions.labels, dtype=np.int64)

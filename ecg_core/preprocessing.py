@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from fractions import Fraction
 
 import numpy as np
@@ -45,17 +47,75 @@ def validate_fs(fs: float) -> float:
     return fs_value
 
 
-def resample(signal: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
-    """Polyphase resampling along axis 0 (anti-aliased, linear in length).
+#: Signals longer than an hour (and two margins) are filtered and resampled an hour at a
+#: time by :func:`in_pieces`: a filter holds several copies of what it filters, and those of
+#: a 24-hour lead are GBs.
+PIECE_S: float = 3600.0
+#: Each piece is filtered with this much of its neighbours on both sides, cut off again:
+#: the filters' start-up transients (0.5 Hz high-pass, 50/60 Hz notches, the resampling
+#: FIR) die out within a few seconds, so the samples kept are those of one pass.
+PIECE_MARGIN_S: float = 30.0
 
-    The ratio is approximated by a fraction with denominator <= 1000, e.g. 360 -> 128 Hz is
-    16/45 and 257 -> 128 Hz is 128/257.
-    """
+
+def resample_ratio(fs_in: float, fs_out: float) -> Fraction:
+    """fs_out / fs_in as a fraction with denominator <= 1000, e.g. 360 -> 128 Hz is 16/45
+    and 257 -> 128 Hz is 128/257."""
+    return Fraction(fs_out / fs_in).limit_denominator(1000)
+
+
+def resample(signal: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
+    """Polyphase resampling along axis 0 (anti-aliased, linear in length) by
+    :func:`resample_ratio`."""
     x = np.asarray(signal, dtype=np.float64)
     if fs_in == fs_out:
         return x.copy()
-    ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
+    ratio = resample_ratio(fs_in, fs_out)
     return sps.resample_poly(x, ratio.numerator, ratio.denominator, axis=0)
+
+
+def in_pieces(
+    transform: Callable[[np.ndarray], np.ndarray],
+    signal: np.ndarray,
+    fs_in: float,
+    fs_out: float | None = None,
+    piece_s: float | None = None,
+    margin_s: float | None = None,
+) -> np.ndarray:
+    """``transform(signal)`` computed :data:`PIECE_S` at a time, for long signals.
+
+    ``transform`` maps a stretch of signal at ``fs_in`` to the same stretch at ``fs_out``
+    (default ``fs_in``): a filter, or filters then :func:`resample`. Each piece (``piece_s``,
+    default :data:`PIECE_S`) is transformed with ``margin_s`` (default
+    :data:`PIECE_MARGIN_S`) of its neighbours, which are then cut off; pieces start at
+    multiples of the resampling ratio's denominator, so every output sample lies where one
+    pass puts it. The result equals one pass up to rounding; signals up to one piece plus
+    two margins take one pass.
+
+    >>> x = np.random.default_rng(0).standard_normal(5000)
+    >>> low_pass = lambda piece: bandpass(piece, 100.0, 0.5, 20.0)
+    >>> bool(np.allclose(in_pieces(low_pass, x, 100.0, piece_s=10.0), low_pass(x), atol=1e-9))
+    True
+    """
+    x = np.asarray(signal, dtype=np.float64)
+    piece_s = PIECE_S if piece_s is None else piece_s
+    margin_s = PIECE_MARGIN_S if margin_s is None else margin_s
+    ratio = resample_ratio(fs_in, fs_in if fs_out is None else fs_out)
+    up, down = ratio.numerator, ratio.denominator
+    piece = max(1, round(piece_s * fs_in / down)) * down
+    margin = max(1, math.ceil(margin_s * fs_in / down)) * down
+    n = x.shape[0]
+    if n <= piece + 2 * margin:
+        return transform(x)
+    out = None  # written piece by piece: a list of pieces joined at the end would double it
+    for start in range(0, n, piece):
+        low, high = max(0, start - margin), min(n, start + piece + margin)
+        y = transform(x[low:high])
+        if out is None:
+            out = np.empty((-(-n * up // down), *y.shape[1:]), dtype=y.dtype)
+        first, out_start = (start - low) * up // down, start * up // down
+        count = min(piece * up // down, out.shape[0] - out_start)
+        out[out_start : out_start + count] = y[first : first + count]
+    return out
 
 
 def resample_positions(samples: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
@@ -102,8 +162,13 @@ def clean_ecg(signal: np.ndarray, fs: float, causal: bool = False) -> np.ndarray
 
 
 def to_canonical(signal: np.ndarray, fs: float, causal: bool = False) -> np.ndarray:
-    """Clean at the input rate, then resample to :data:`CANONICAL_FS`."""
-    return resample(clean_ecg(signal, fs, causal=causal), fs, CANONICAL_FS)
+    """Clean at the input rate, then resample to :data:`CANONICAL_FS` (an hour at a time,
+    :func:`in_pieces`)."""
+
+    def clean_and_resample(piece: np.ndarray) -> np.ndarray:
+        return resample(clean_ecg(piece, fs, causal=causal), fs, CANONICAL_FS)
+
+    return in_pieces(clean_and_resample, signal, fs, CANONICAL_FS)
 
 
 #: Lead names preferred for single-lead analysis, best first (matched case-insensitively,
