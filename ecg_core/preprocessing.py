@@ -109,7 +109,7 @@ def in_pieces(
     out = None  # written piece by piece: a list of pieces joined at the end would double it
     for start in range(0, n, piece):
         low, high = max(0, start - margin), min(n, start + piece + margin)
-        y = transform(x[low:high])
+        y = transform(np.ascontiguousarray(x[low:high]))  # a column of a record is strided
         if out is None:
             out = np.empty((-(-n * up // down), *y.shape[1:]), dtype=y.dtype)
         first, out_start = (start - low) * up // down, start * up // down

@@ -145,7 +145,7 @@ def block_features(x: np.ndarray, fs: float, block: int) -> dict[str, np.ndarray
     for first in range(0, n_blocks, PASS_BLOCKS):
         last = min(first + PASS_BLOCKS, n_blocks)
         start, stop = max(0, first - PASS_MARGIN_BLOCKS), min(n_blocks, last + PASS_MARGIN_BLOCKS)
-        piece = x[start * block : stop * block]
+        piece = np.ascontiguousarray(x[start * block : stop * block])  # strided column: copy
         if stop == n_blocks:
             piece = np.pad(piece, (0, (stop - start) * block - piece.size), mode="symmetric")
         features = _block_features_of_piece(piece, fs, block)
