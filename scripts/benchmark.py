@@ -4,6 +4,7 @@
     python scripts/benchmark.py --sections qrs --qrs-records all --out qrs_bench.json
     python scripts/benchmark.py --sections model,pipeline --repeats 1 --records 100 --out b.json
     python scripts/benchmark.py --sections holter --out holter.json      # a 24-hour record
+    python scripts/benchmark.py --sections holter --holter-leads 12 --holter-fs 500 --out h12.json
 
 Every section's timings are medians (qrs: best) of ``--repeats`` rounds in which the things
 compared take turns, so that load from other processes on a shared machine falls on all of
@@ -716,30 +717,71 @@ def format_app(section: dict) -> str:
 
 
 # -------------------------------------------------------------------------- holter section
-def _holter_child(hours: float, mode: str, threads: int, conn) -> None:
-    """Synthesize and analyse one long record in a fresh process, so that the peak memory
-    measured is this analysis's own (Linux reports ru_maxrss in kB)."""
+#: Lead names of the synthetic Holter, by count (lead II, or MLII, is the one analysed).
+HOLTER_LEADS = {
+    1: ["MLII"],
+    2: ["MLII", "V1"],
+    3: ["II", "V1", "V5"],
+    12: ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"],
+}
+
+
+def write_holter(folder: Path, hours: int, n_leads: int, fs: float) -> Path:
+    """A synthetic Holter as a WFDB record (format 16, with its .atr), written an hour at a
+    time so that writing it never holds the record: lead II synthesised (2 % PVCs, muscle
+    noise; each hour its own seed), the other leads scaled and some inverted copies of it."""
+    import wfdb
+
+    from ecg_core.synthetic import synthesize
+
+    names, gain, name = HOLTER_LEADS[n_leads], 200.0, "holter"
+    samples, symbols, n_samples = [], [], 0
+    with open(folder / f"{name}.dat", "wb") as dat:
+        for hour in range(hours):
+            record = synthesize(
+                duration_s=3600.0, fs=fs, pvc_fraction=0.02, emg_noise_mv=0.05, seed=hour
+            )
+            lead = record.signal[:, 0]
+            signs = [1.0 if k % 3 != 2 else -1.0 for k in range(n_leads)]
+            leads = np.stack([lead * (1.0 - 0.05 * k) * signs[k] for k in range(n_leads)], axis=1)
+            np.round(leads * gain).astype("<i2").tofile(dat)
+            samples.append(record.annotations.samples + n_samples)
+            symbols += record.annotations.symbols
+            n_samples += lead.size
+    lines = [f"{name} {n_leads} {fs:g} {n_samples}"]
+    lines += [f"{name}.dat 16 {gain:g}/mV 16 0 0 0 0 {lead}" for lead in names]
+    (folder / f"{name}.hea").write_text("\n".join(lines) + "\n")
+    wfdb.wrann(name, "atr", np.concatenate(samples), symbols, write_dir=str(folder))
+    return folder / name
+
+
+def _holter_child(path: str, mode: str, threads: int, conn) -> None:
+    """Read and analyse the record in a fresh process, as scripts/analyze.py does, so that
+    the peak memory measured is the product's own (Linux reports ru_maxrss in kB)."""
     import resource
 
     import torch
 
+    from ecg_core.io import read_record
     from ecg_core.pipeline import analyze
-    from ecg_core.synthetic import synthesize
 
     try:
         torch.set_num_threads(threads)
-        record = synthesize(duration_s=hours * 3600.0, pvc_fraction=0.02, emg_noise_mv=0.05, seed=1)
+        start = time.perf_counter()
+        record = read_record(path)
+        read_s = time.perf_counter() - start
         start = time.perf_counter()
         report = analyze(record, mode=mode)
         seconds = time.perf_counter() - start
         v = report.reference["classes"]["V"]
         conn.send(
             {
-                "hours": hours,
-                "mode": mode,
-                "beats": report.summary["n_beats"],
+                "read_s": round(read_s, 2),
                 "analyse_s": round(seconds, 2),
+                "signal_gb": round(record.signal.nbytes / 1e9, 2),
                 "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
+                "beats": report.summary["n_beats"],
+                "classified_leads": report.summary["classified_leads"],
                 "qrs_se_ppv": [report.reference["qrs"]["se"], report.reference["qrs"]["ppv"]],
                 "v_se_ppv": [v["se"], v["ppv"]],
             }
@@ -751,28 +793,36 @@ def _holter_child(hours: float, mode: str, threads: int, conn) -> None:
 
 
 def section_holter(args: argparse.Namespace) -> dict:
-    """A synthetic 24-hour Holter record (one lead, 360 Hz, 2 % PVCs, muscle noise): seconds
-    and peak memory of ``analyze`` (model load included), in a child process."""
-    ctx = mp.get_context("spawn")  # a clean process: nothing inherited counts in its memory
-    parent, child = ctx.Pipe(duplex=False)
-    threads = args.threads or max(1, min(2, os.cpu_count() or 1))
-    process = ctx.Process(
-        target=_holter_child, args=(args.holter_hours, args.pipeline_mode, threads, child)
-    )
-    process.start()
-    child.close()
-    result = parent.recv()
-    process.join()
+    """A synthetic Holter (``--holter-hours``, ``--holter-leads``, ``--holter-fs``) written
+    as a WFDB record, then read and analysed in a child process: seconds and peak memory of
+    read_record + analyze (model load included)."""
+    hours, n_leads, fs = int(args.holter_hours), args.holter_leads, args.holter_fs
+    with tempfile.TemporaryDirectory(prefix="holter_") as folder:
+        path = write_holter(Path(folder), hours, n_leads, fs)
+        file_mb = path.with_suffix(".dat").stat().st_size / 1e6
+        ctx = mp.get_context("spawn")  # a clean process: nothing inherited counts in its memory
+        parent, child = ctx.Pipe(duplex=False)
+        threads = args.threads or max(1, min(2, os.cpu_count() or 1))
+        process = ctx.Process(
+            target=_holter_child, args=(str(path), args.pipeline_mode, threads, child)
+        )
+        process.start()
+        child.close()
+        result = parent.recv()
+        process.join()
     if isinstance(result, Exception):
         raise result
-    return result
+    setup = {"hours": hours, "leads": n_leads, "fs": fs, "mode": args.pipeline_mode}
+    return {**setup, "dat_mb": round(file_mb, 1), **result}
 
 
 def format_holter(section: dict) -> str:
     return (
-        f"{section['hours']:g} h synthetic record, {section['beats']} beats, {section['mode']}: "
-        f"analyse {section['analyse_s']:.1f} s, peak memory {section['peak_rss_gb']:.2f} GB "
-        f"(synthesis included); QRS Se/+P {section['qrs_se_ppv']}, V Se/+P {section['v_se_ppv']}"
+        f"{section['hours']} h synthetic record, {section['leads']} lead(s) at "
+        f"{section['fs']:g} Hz ({section['dat_mb']:.0f} MB), {section['beats']} beats, "
+        f"{section['mode']}: read {section['read_s']:.1f} s, analyse {section['analyse_s']:.1f} s, "
+        f"signal {section['signal_gb']:.2f} GB, peak memory {section['peak_rss_gb']:.2f} GB; "
+        f"QRS Se/+P {section['qrs_se_ppv']}, V Se/+P {section['v_se_ppv']}"
     )
 
 
@@ -832,7 +882,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--pipeline-mode", default="diagnostic", choices=["diagnostic", "realtime"]
     )
     holter = parser.add_argument_group("holter section")
-    holter.add_argument("--holter-hours", type=float, default=24.0, help="synthetic record length")
+    holter.add_argument("--holter-hours", type=int, default=24, help="synthetic record, hours")
+    holter.add_argument(
+        "--holter-leads", type=int, default=2, choices=sorted(HOLTER_LEADS), help="leads"
+    )
+    holter.add_argument("--holter-fs", type=float, default=360.0, help="sampling rate, Hz")
     app = parser.add_argument_group("app section")
     app.add_argument("--app-record", default="100", help="record sent to the app")
     return parser
