@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,21 +52,23 @@ def read_csv_signal(path: Path, fs: float | None) -> tuple[np.ndarray, float, li
     The signal may still hold NaN (empty cells); the caller validates it.
     """
     raw = path.read_bytes()
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise ECGInputError(f"The file '{path.name}' is empty.")
     text = _decode(raw)
+    del raw  # a 24-hour CSV is hundreds of MB: hold one copy at a time where possible
     if "\x00" in text:  # text never holds NUL; pandas would cut lines at it, or fail
         raise ECGInputError(
             f"The file '{path.name}' is not text (it holds binary data): it cannot be a CSV. "
             "Export the ECG as a CSV file (numbers as text, UTF-8 or UTF-16 with BOM)."
         )
-    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
     # Blank lines inside the data are missing samples (filled or refused later, like empty
-    # cells); blank lines around it are not.
-    filled = [i for i, line in enumerate(lines) if line.strip()]
-    if not filled:
+    # cells); blank lines around it are not. Plain files are cut out of the text as one
+    # string; only files with comment lines or unusual line breaks are split into a list of
+    # lines, which costs ~70 bytes a line (a 24-hour CSV of 540 MB took 7.7 GB that way).
+    plain = _plain_lines(text)
+    lines = plain.head if plain else _lines_without_comments(text)
+    if not lines:
         raise ECGInputError(f"The file '{path.name}' holds no data (only comments).")
-    lines = lines[filled[0] : filled[-1] + 1]
     sample = [line for line in lines[:_SNIFF_LINES] if line.strip()]
     delimiter = _sniff_delimiter(sample)
     _check_column_count(path.name, sample, delimiter)
@@ -73,17 +76,24 @@ def read_csv_signal(path: Path, fs: float | None) -> tuple[np.ndarray, float, li
 
     names: list[str] | None = None
     units_row: list[str] | None = None
+    n_header_rows = 0
     first = _split(lines[0], delimiter)
     if any(cell and not _is_number(cell, decimal) for cell in first):
         names, n_header_rows = first, 1
         second = _split(lines[1], delimiter) if len(lines) > 1 else []
         if second and all(not _is_number(cell, decimal) for cell in second if cell):
             units_row, n_header_rows = second, 2  # PhysioNet-style export: names, then units
-        lines = lines[n_header_rows:]
-        if not lines:
+        if len(lines) <= n_header_rows and (not plain or plain.n_lines <= n_header_rows):
             raise ECGInputError(f"The file '{path.name}' has a header but no data rows.")
 
-    data = _parse_numbers(path.name, lines, delimiter, decimal, names)
+    if plain and delimiter is not None:
+        body = plain.body_after(text, n_header_rows)
+        del text, lines
+        data = _parse_numbers(path.name, None, delimiter, decimal, names, body)
+    else:
+        if plain:  # whitespace-separated: the rows are stripped one by one, as lines
+            lines = _lines_without_comments(text)
+        data = _parse_numbers(path.name, lines[n_header_rows:], delimiter, decimal, names)
     if delimiter is None and names and len(names) != data.shape[1]:
         if data.shape[1] == 1:
             # Whitespace-separated single column: a header such as "MLII (mV)" is one name.
@@ -129,6 +139,68 @@ def read_csv_signal(path: Path, fs: float | None) -> tuple[np.ndarray, float, li
         lead_names.append(base or default_name)
         units.append(unit or "mV")
     return data[:, lead_columns], fs_value, lead_names, units
+
+
+#: Line breaks that ``str.splitlines`` honours and pandas does not (or not alike): a file
+#: holding any of them is split into lines in Python.
+_UNUSUAL_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]|\r(?!\n)")
+_COMMENT_LINE = re.compile(r"(?m)^\s*#")
+
+
+def _lines_without_comments(text: str) -> list[str]:
+    """The lines of ``text`` without comment lines and without the blank lines around them."""
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return []
+    last = next(i for i in range(len(lines) - 1, -1, -1) if lines[i].strip())
+    return lines[first : last + 1]
+
+
+@dataclass
+class _PlainLines:
+    """A text without comment lines whose lines end in \\n or \\r\\n: its content is
+    ``text[start:end]`` (the blank lines around it left out), of which ``head`` holds the
+    first :data:`_SNIFF_LINES` lines, as ``str.splitlines`` gives them."""
+
+    start: int
+    end: int
+    head: list[str]
+    n_lines: int  # lines in text[start:end], or more than len(head) when that is all we know
+
+    def body_after(self, text: str, n_rows: int) -> str:
+        """The content after its first ``n_rows`` lines."""
+        position = self.start
+        for _ in range(n_rows):
+            position = text.find("\n", position, self.end) + 1
+        return text[position : self.end]
+
+
+def _plain_lines(text: str) -> _PlainLines | None:
+    """:class:`_PlainLines` of ``text``, or None when it has comment or unusual line breaks."""
+    if ("#" in text and _COMMENT_LINE.search(text)) or _UNUSUAL_BREAKS.search(text):
+        return None
+    first_content = re.search(r"\S", text)
+    if first_content is None:
+        return None
+    start = text.rfind("\n", 0, first_content.start()) + 1
+    end = len(text)  # after the last character that is not white space, then to its line end
+    while end > start and text[end - 1].isspace():
+        step = min(65536, end - start)
+        tail = text[end - step : end].rstrip()
+        end = end - step + len(tail)
+        if tail:
+            break
+    line_end = text.find("\n", end)
+    end = len(text) if line_end < 0 else line_end
+    head, position = [], start
+    while position <= end and len(head) < _SNIFF_LINES:
+        line_end = text.find("\n", position, end)
+        line_end = end if line_end < 0 else line_end
+        head.append(text[position:line_end].removesuffix("\r"))
+        position = line_end + 1
+    more = position <= end
+    return _PlainLines(start, end, head, len(head) + 1 if more else len(head))
 
 
 def _decode(raw: bytes) -> str:
@@ -190,9 +262,16 @@ def _is_number(cell: str, decimal: str) -> bool:
 
 
 def _parse_numbers(
-    file_name: str, lines: list[str], delimiter: str | None, decimal: str, names: list[str] | None
+    file_name: str,
+    lines: list[str] | None,
+    delimiter: str | None,
+    decimal: str,
+    names: list[str] | None,
+    body: str | None = None,
 ) -> np.ndarray:
-    body = "\n".join(line.strip() if delimiter is None else line for line in lines)
+    """The data rows as numbers: ``lines``, or ``body`` (the same rows as one text)."""
+    if body is None:
+        body = "\n".join(line.strip() if delimiter is None else line for line in lines)
     options = dict(
         sep=r"\s+" if delimiter is None else delimiter,
         header=None,
@@ -204,12 +283,15 @@ def _parse_numbers(
     if _has_boolean_cell(body):  # pandas would read True/False as 1/0: a square wave
         raise _not_a_number_error(file_name, body, options, names)
     try:
-        frame = pd.read_csv(io.StringIO(body), dtype=np.float64, **options)
+        # Bytes, not io.StringIO: that holds 4 bytes a character.
+        frame = pd.read_csv(
+            io.BytesIO(body.encode("utf-8")), encoding="utf-8", dtype=np.float64, **options
+        )
     except pd.errors.ParserError as error:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
         if found:  # text with spaces in a whitespace-separated file splits into "values"
             row = int(found.group(2))
-            text = lines[row - 1].strip()
+            text = (body.splitlines() if lines is None else lines)[row - 1].strip()
             if any(not _is_number(cell, decimal) for cell in _split(text, delimiter) if cell):
                 raise ECGInputError(
                     f"'{file_name}': data row {row}: '{text[:40]}' is not a number. "

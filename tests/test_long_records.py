@@ -89,3 +89,32 @@ def test_detection_and_labels_in_pieces_equal_one_pass(mitdb_dir, monkeypatch):
     )
     assert pieces.noisy_spans == report.noisy_spans
     assert (report.beats["label"] == "V").sum() > 100  # 208: many PVCs, couplets, triplets
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("layout", ["time,MLII,V5", "'t (s)';'MLII';'V5'", "time\tMLII\tV5\t"])
+def test_a_plain_csv_read_as_one_text_equals_reading_it_line_by_line(tmp_path, newline, layout):
+    # Plain files are cut out of the text as one string (a 24-hour CSV as a list of lines
+    # took 7.7 GB); a comment line sends the same rows through the line-by-line reader.
+    delimiter = "\t" if "\t" in layout else ";" if ";" in layout else ","
+    rng = np.random.default_rng(1)
+    rows = [
+        delimiter.join([f"{10 + i / 250:.3f}", f"{a:.4f}", f"{b:.4f}"])
+        + delimiter * layout.endswith("\t")
+        for i, (a, b) in enumerate(rng.standard_normal((4000, 2)))
+    ]
+    if delimiter == ";":
+        rows = [row.replace(".", ",") for row in rows]  # decimal commas
+    rows[2000] = delimiter.join([rows[2000].split(delimiter)[0], "", ""])  # a missing sample
+    body = newline.join([layout, *rows])
+    plain = tmp_path / "plain.csv"
+    plain.write_text(f"{newline}  {newline}{body}{newline}{newline}", newline="")
+    commented = tmp_path / "commented.csv"
+    commented.write_text(f"# exported{newline}{body}{newline}", newline="")
+    from ecg_core.csv_reader import read_csv_signal
+
+    one_text, by_lines = read_csv_signal(plain, None), read_csv_signal(commented, None)
+    assert one_text[0].shape == (4000, 2) and np.isnan(one_text[0][2000]).all()
+    np.testing.assert_array_equal(one_text[0], by_lines[0])
+    assert one_text[1:] == by_lines[1:] and one_text[1] == 250.0
+    assert one_text[2] == ["MLII", "V5"]
