@@ -5,6 +5,7 @@
     python scripts/benchmark.py --sections model,pipeline --repeats 1 --records 100 --out b.json
     python scripts/benchmark.py --sections holter --out holter.json      # a 24-hour record
     python scripts/benchmark.py --sections holter --holter-leads 12 --holter-fs 500 --out h12.json
+    python scripts/benchmark.py --sections holter --holter-format csv --out holter_csv.json
 
 Every section's timings are medians (qrs: best) of ``--repeats`` rounds in which the things
 compared take turns, so that load from other processes on a shared machine falls on all of
@@ -726,17 +727,22 @@ HOLTER_LEADS = {
 }
 
 
-def write_holter(folder: Path, hours: int, n_leads: int, fs: float) -> Path:
-    """A synthetic Holter as a WFDB record (format 16, with its .atr), written an hour at a
-    time so that writing it never holds the record: lead II synthesised (2 % PVCs, muscle
-    noise; each hour its own seed), the other leads scaled and some inverted copies of it."""
+def write_holter(folder: Path, hours: int, n_leads: int, fs: float, file_format: str) -> Path:
+    """A synthetic Holter on disk, written an hour at a time so that writing it never holds
+    the record: lead II synthesised (2 % PVCs, muscle noise; each hour its own seed), the
+    other leads scaled and some inverted copies of it. ``file_format`` "wfdb": format 16
+    with its .atr (returns the record path); "csv": a time column in seconds and one column
+    per lead in mV, as spreadsheets and Holter software export (no annotations)."""
     import wfdb
 
     from ecg_core.synthetic import synthesize
 
     names, gain, name = HOLTER_LEADS[n_leads], 200.0, "holter"
     samples, symbols, n_samples = [], [], 0
-    with open(folder / f"{name}.dat", "wb") as dat:
+    path = folder / (f"{name}.csv" if file_format == "csv" else f"{name}.dat")
+    with open(path, "w" if file_format == "csv" else "wb") as out:
+        if file_format == "csv":
+            out.write(",".join(["time", *names]) + "\n")
         for hour in range(hours):
             record = synthesize(
                 duration_s=3600.0, fs=fs, pvc_fraction=0.02, emg_noise_mv=0.05, seed=hour
@@ -744,10 +750,17 @@ def write_holter(folder: Path, hours: int, n_leads: int, fs: float) -> Path:
             lead = record.signal[:, 0]
             signs = [1.0 if k % 3 != 2 else -1.0 for k in range(n_leads)]
             leads = np.stack([lead * (1.0 - 0.05 * k) * signs[k] for k in range(n_leads)], axis=1)
-            np.round(leads * gain).astype("<i2").tofile(dat)
+            if file_format == "csv":
+                time_s = (n_samples + np.arange(lead.size)) / fs
+                table = np.column_stack([time_s, np.round(leads * gain) / gain])
+                np.savetxt(out, table, fmt=["%.4f"] + ["%.3f"] * n_leads, delimiter=",")
+            else:
+                np.round(leads * gain).astype("<i2").tofile(out)
             samples.append(record.annotations.samples + n_samples)
             symbols += record.annotations.symbols
             n_samples += lead.size
+    if file_format == "csv":
+        return path
     lines = [f"{name} {n_leads} {fs:g} {n_samples}"]
     lines += [f"{name}.dat 16 {gain:g}/mV 16 0 0 0 0 {lead}" for lead in names]
     (folder / f"{name}.hea").write_text("\n".join(lines) + "\n")
@@ -773,7 +786,7 @@ def _holter_child(path: str, mode: str, threads: int, conn) -> None:
         start = time.perf_counter()
         report = analyze(record, mode=mode)
         seconds = time.perf_counter() - start
-        v = report.reference["classes"]["V"]
+        reference = report.reference  # None for a CSV: it carries no annotations
         conn.send(
             {
                 "read_s": round(read_s, 2),
@@ -782,8 +795,12 @@ def _holter_child(path: str, mode: str, threads: int, conn) -> None:
                 "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2),
                 "beats": report.summary["n_beats"],
                 "classified_leads": report.summary["classified_leads"],
-                "qrs_se_ppv": [report.reference["qrs"]["se"], report.reference["qrs"]["ppv"]],
-                "v_se_ppv": [v["se"], v["ppv"]],
+                "qrs_se_ppv": reference and [reference["qrs"]["se"], reference["qrs"]["ppv"]],
+                "v_se_ppv": reference
+                and [
+                    reference["classes"]["V"]["se"],
+                    reference["classes"]["V"]["ppv"],
+                ],
             }
         )
     except Exception as error:  # report, do not hang the parent
@@ -798,8 +815,9 @@ def section_holter(args: argparse.Namespace) -> dict:
     read_record + analyze (model load included)."""
     hours, n_leads, fs = int(args.holter_hours), args.holter_leads, args.holter_fs
     with tempfile.TemporaryDirectory(prefix="holter_") as folder:
-        path = write_holter(Path(folder), hours, n_leads, fs)
-        file_mb = path.with_suffix(".dat").stat().st_size / 1e6
+        path = write_holter(Path(folder), hours, n_leads, fs, args.holter_format)
+        data_file = path if args.holter_format == "csv" else path.with_suffix(".dat")
+        file_mb = data_file.stat().st_size / 1e6
         ctx = mp.get_context("spawn")  # a clean process: nothing inherited counts in its memory
         parent, child = ctx.Pipe(duplex=False)
         threads = args.threads or max(1, min(2, os.cpu_count() or 1))
@@ -812,14 +830,15 @@ def section_holter(args: argparse.Namespace) -> dict:
         process.join()
     if isinstance(result, Exception):
         raise result
-    setup = {"hours": hours, "leads": n_leads, "fs": fs, "mode": args.pipeline_mode}
-    return {**setup, "dat_mb": round(file_mb, 1), **result}
+    setup = {"hours": hours, "leads": n_leads, "fs": fs, "format": args.holter_format}
+    return {**setup, "mode": args.pipeline_mode, "file_mb": round(file_mb, 1), **result}
 
 
 def format_holter(section: dict) -> str:
     return (
         f"{section['hours']} h synthetic record, {section['leads']} lead(s) at "
-        f"{section['fs']:g} Hz ({section['dat_mb']:.0f} MB), {section['beats']} beats, "
+        f"{section['fs']:g} Hz ({section['format']}, {section['file_mb']:.0f} MB), "
+        f"{section['beats']} beats, "
         f"{section['mode']}: read {section['read_s']:.1f} s, analyse {section['analyse_s']:.1f} s, "
         f"signal {section['signal_gb']:.2f} GB, peak memory {section['peak_rss_gb']:.2f} GB; "
         f"QRS Se/+P {section['qrs_se_ppv']}, V Se/+P {section['v_se_ppv']}"
@@ -887,6 +906,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--holter-leads", type=int, default=2, choices=sorted(HOLTER_LEADS), help="leads"
     )
     holter.add_argument("--holter-fs", type=float, default=360.0, help="sampling rate, Hz")
+    holter.add_argument(
+        "--holter-format", default="wfdb", choices=["wfdb", "csv"], help="file written and read"
+    )
     app = parser.add_argument_group("app section")
     app.add_argument("--app-record", default="100", help="record sent to the app")
     return parser

@@ -95,3 +95,40 @@ def test_pipeline_section_end_to_end_and_stages(bench):
         assert v["faster_than_neurokit2"] == (v["end_to_end_s"] < nk_s)
     assert section["target_met"] == row["fp32"]["faster_than_neurokit2"]
     assert row["int8_label_agreement_pct"] >= 99.0
+
+
+@pytest.mark.parametrize("file_format", ["wfdb", "csv"])
+def test_holter_section_reads_the_written_record_back(tmp_path, file_format):
+    # One hour instead of 24: the section writes the record to disk, then a fresh process
+    # reads and analyses it as scripts/analyze.py does.
+    out = tmp_path / "holter.json"
+    command = [
+        sys.executable,
+        str(REPO / "scripts" / "benchmark.py"),
+        "--sections",
+        "holter",
+        "--holter-hours",
+        "1",
+        "--holter-leads",
+        "3",
+        "--holter-fs",
+        "250",
+        "--holter-format",
+        file_format,
+        "--threads",
+        "1",
+        "--out",
+        str(out),
+    ]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    holter = json.loads(out.read_text())["sections"]["holter"]
+    assert (holter["hours"], holter["leads"], holter["fs"]) == (1, 3, 250.0)
+    assert 3800 < holter["beats"] < 4600  # 70 bpm for an hour
+    assert holter["classified_leads"] == "II + V1"
+    assert holter["signal_gb"] == round(3600 * 250 * 3 * 8 / 1e9, 2)
+    assert holter["peak_rss_gb"] > holter["signal_gb"] and holter["read_s"] > 0
+    if file_format == "wfdb":  # the annotations travel with the record: every beat found
+        assert holter["qrs_se_ppv"] == [1.0, 1.0] and holter["v_se_ppv"][0] > 0.95
+    else:
+        assert holter["qrs_se_ppv"] is None
