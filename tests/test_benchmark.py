@@ -18,30 +18,22 @@ REPO = Path(__file__).resolve().parents[1]
 VARIANTS = ("fp32", "int8")
 
 
+def run_benchmark(out: Path, *options: str) -> tuple[dict, str]:
+    """``scripts/benchmark.py OPTIONS --threads 1 --out OUT`` as a user runs it: (JSON, stdout)."""
+    script = str(REPO / "scripts" / "benchmark.py")
+    command = [sys.executable, script, *options, "--threads", "1", "--out", str(out)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json.loads(out.read_text()), done.stdout
+
+
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("bench") / "bench.json"
-    command = [
-        sys.executable,
-        str(REPO / "scripts" / "benchmark.py"),
-        "--sections",
-        "model,pipeline",
-        "--repeats",
-        "1",
-        "--records",
-        "100",
-        "--stream-beats",
-        "24",
-        "--threads",
-        "1",
-        "--no-torch-ao",
-        "--out",
-        str(out),
-    ]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "target (end to end faster than NeuroKit2" in done.stdout  # the tables were printed
-    return json.loads(out.read_text())
+    options = ["--sections", "model,pipeline", "--repeats", "1", "--records", "100"]
+    result, stdout = run_benchmark(out, *options, "--stream-beats", "24", "--no-torch-ao")
+    assert "target (end to end faster than NeuroKit2" in stdout  # the tables were printed
+    return result
 
 
 def test_machine_is_recorded(bench):
@@ -101,28 +93,9 @@ def test_pipeline_section_end_to_end_and_stages(bench):
 def test_holter_section_reads_the_written_record_back(tmp_path, file_format):
     # One hour instead of 24: the section writes the record to disk, then a fresh process
     # reads and analyses it as scripts/analyze.py does.
-    out = tmp_path / "holter.json"
-    command = [
-        sys.executable,
-        str(REPO / "scripts" / "benchmark.py"),
-        "--sections",
-        "holter",
-        "--holter-hours",
-        "1",
-        "--holter-leads",
-        "3",
-        "--holter-fs",
-        "250",
-        "--holter-format",
-        file_format,
-        "--threads",
-        "1",
-        "--out",
-        str(out),
-    ]
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    holter = json.loads(out.read_text())["sections"]["holter"]
+    options = ["--sections", "holter", "--holter-hours", "1", "--holter-leads", "3"]
+    options += ["--holter-fs", "250", "--holter-format", file_format]
+    holter = run_benchmark(tmp_path / "holter.json", *options)[0]["sections"]["holter"]
     assert (holter["hours"], holter["leads"], holter["fs"]) == (1, 3, 250.0)
     assert 3800 < holter["beats"] < 4600  # 70 bpm for an hour
     assert holter["classified_leads"] == "II + V1"
