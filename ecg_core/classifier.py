@@ -21,7 +21,7 @@ from safetensors.torch import load_file
 
 from ecg_core.aami import AAMI_CLASSES
 from ecg_core.errors import ECGInputError
-from ecg_core.features import beat_features
+from ecg_core.features import beat_features, template_aligned_positions
 from ecg_core.models import HybridBeatNet, ModelConfig, context_indices
 from ecg_core.preprocessing import CANONICAL_FS, resample_positions, to_canonical, validate_fs
 from ecg_core.rhythm import af_beats, svt_continuation
@@ -138,14 +138,38 @@ def af_s_to_n(probs: np.ndarray, in_af: np.ndarray) -> np.ndarray:
     return move_probability(probs, in_af, S_INDEX, N_INDEX)
 
 
+def shift_attention(attention: np.ndarray, shifts: np.ndarray, stride: int) -> np.ndarray:
+    """Attention rows (n, T) of windows moved by ``shifts`` samples, put back on the grid of
+    the unmoved windows (steps of ``stride`` samples); what falls off the grid is dropped and
+    each row sums to 1 again.
+
+    >>> shift_attention(np.array([[0.5, 0.5, 0.0, 0.0]]), np.array([4]), 4).tolist()
+    [[0.0, 0.5, 0.5, 0.0]]
+    """
+    steps = np.round(np.asarray(shifts) / stride).astype(np.int64)
+    if attention.size == 0 or not np.any(steps):
+        return attention
+    columns = np.arange(attention.shape[1])[None, :] - steps[:, None]
+    inside = (columns >= 0) & (columns < attention.shape[1])
+    rows = np.arange(attention.shape[0])[:, None]
+    moved = np.where(inside, attention[rows, np.clip(columns, 0, attention.shape[1] - 1)], 0.0)
+    total = moved.sum(axis=1, keepdims=True)
+    return (moved / np.where(total > 0, total, 1.0)).astype(np.float32)
+
+
 class BeatClassifier:
     """A loaded model plus its preprocessing: signal + R peaks in, per-beat labels out."""
 
-    def __init__(self, model: HybridBeatNet, name: str, quantized: bool = False):
+    def __init__(
+        self, model: HybridBeatNet, name: str, quantized: bool = False, align_windows: bool = True
+    ):
         self.model = model.eval()
         self.config: ModelConfig = model.cfg
         self.name = name
         self.quantized = quantized
+        #: Move each beat's window onto its template first
+        #: (:func:`~ecg_core.features.template_aligned_positions`); False: at the R peaks given.
+        self.align_windows = align_windows
 
     @property
     def mode(self) -> str:
@@ -154,7 +178,10 @@ class BeatClassifier:
     def network_probabilities(
         self, signal_1d: np.ndarray, fs: float, r_peaks: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The network alone: (probabilities (n, 5), attention, R peaks at CANONICAL_FS)."""
+        """The network alone: (probabilities (n, 5), attention, beat positions at
+        CANONICAL_FS). The positions are the given R peaks, moved onto their templates when
+        :attr:`align_windows` (the windows and RR intervals are taken there); the attention
+        is placed relative to the given R peaks all the same."""
         fs = validate_fs(fs)
         cfg = self.config
         r = np.asarray(r_peaks, dtype=np.int64).reshape(-1)
@@ -162,11 +189,17 @@ class BeatClassifier:
             np.asarray(signal_1d, dtype=np.float64).reshape(-1), fs, causal=cfg.causal
         )
         r_c = resample_positions(r, fs, CANONICAL_FS)
+        centres = r_c
+        if self.align_windows:
+            centres = template_aligned_positions(
+                canonical, r_c, cfg.causal, cfg.window_pre, cfg.window_post
+            )
         feats = beat_features(
-            canonical, r_c, causal=cfg.causal, pre=cfg.window_pre, post=cfg.window_post
+            canonical, centres, causal=cfg.causal, pre=cfg.window_pre, post=cfg.window_post
         )
         probs, attention = predict_beats(self.model, feats.morph, feats.rr[:, : cfg.n_rr])
-        return probs, attention, r_c
+        attention = shift_attention(attention, centres - r_c, cfg.attention_stride)
+        return probs, attention, centres
 
     def classify(
         self,

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import wfdb
 
 from ecg_core.aami import symbols_to_classes
 from ecg_core.features import (
+    ALIGN_MAX_SHIFT_S,
     beat_features,
     cut_windows,
     rr_features,
     rr_intervals,
     running_templates,
+    template_aligned_positions,
     window_samples,
 )
 from ecg_core.preprocessing import CANONICAL_FS, resample_positions, to_canonical
@@ -86,3 +89,49 @@ def test_windows_on_real_record_are_centred_on_r(mitdb_dir):
     assert abs(int(np.argmax(feats.morph[:, 0].mean(0))) - pre) <= 2
     # edge beats are padded, not dropped
     assert cut_windows(x, np.array([0, x.size - 1]), pre, post).shape == (2, pre + post)
+
+
+def _detected_canonical(record_dir, name):
+    """Our detector's R peaks on lead 0 and the cleaned lead, at CANONICAL_FS."""
+    from ecg_core.io import read_record
+    from ecg_core.qrs import detect_qrs
+
+    record = read_record(record_dir / name)
+    lead = record.signal[:, 0]
+    r_peaks = detect_qrs(lead, record.fs)
+    canonical = to_canonical(lead, record.fs)
+    return record, r_peaks, canonical, resample_positions(r_peaks, record.fs, CANONICAL_FS)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_alignment_leaves_steady_fiducials_alone_record_208(mitdb_dir, causal):
+    # 208: 992 PVCs among 1,600 normal beats. Normal beats, whose R peak our detector finds
+    # steadily, stay within a sample; most PVCs stay put, and the rest, where PVCs are
+    # frequent enough to shape the running template, move a few samples, never far.
+    record, r_peaks, canonical, r_c = _detected_canonical(mitdb_dir, "208")
+    shifts = np.abs(template_aligned_positions(canonical, r_c, causal=causal) - r_c)
+    ann_samples, labels = _beats(mitdb_dir, "208")
+    nearest = np.abs(ann_samples[None, :] - r_peaks[:, None]).argmin(axis=1)
+    is_v = labels[nearest] == 2
+    assert is_v.sum() > 900
+    assert np.mean(shifts[~is_v] <= 1) > 0.98
+    assert np.mean(shifts[is_v] == 0) > 0.75 and shifts[is_v].max() <= 5
+    assert shifts.max() <= round(ALIGN_MAX_SHIFT_S * CANONICAL_FS)
+
+
+def test_alignment_puts_jumping_fiducials_back_on_the_template_svdb_850(svdb_dir):
+    # SVDB 850: notched QRS complexes; in some beats our R peak takes the other deflection,
+    # 5-8 samples (40-60 ms at 128 Hz) later, and the diagnostic model called 44 normal
+    # beats V. Moved onto their template, their windows look like the others.
+    from ecg_core.classifier import load_model
+
+    record, r_peaks, canonical, r_c = _detected_canonical(svdb_dir, "850")
+    shifts = template_aligned_positions(canonical, r_c, causal=True) - r_c
+    assert np.sum(np.abs(shifts) >= 4) > 40
+    model = load_model("diagnostic")
+    called_v = {}
+    for align in (False, True):
+        model.align_windows = align
+        labels = model.classify(record.signal, record.fs, r_peaks).labels
+        called_v[align] = int(np.sum(labels == 2))  # 850 has no V beat
+    assert called_v[False] > 30 and called_v[True] < called_v[False] / 3

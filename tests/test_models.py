@@ -12,6 +12,7 @@ from safetensors.torch import save_file
 
 from ecg_core.aami import symbols_to_classes
 from ecg_core.classifier import BeatClassifier, load_model, predict_beats
+from ecg_core.features import ALIGN_MAX_SHIFT_S
 from ecg_core.models import (
     HybridBeatNet,
     ModelConfig,
@@ -98,10 +99,11 @@ def test_diagnostic_sees_exactly_one_beat_ahead():
     ids=["realtime", "diagnostic-causal-features"],
 )
 def test_classify_sees_no_further_than_its_lookahead(mitdb_dir, cfg, beats_ahead):
-    """Altering the signal after the window of the last beat a model may see (+ 0.1 s for
-    the resampling filter), and moving the later beats, leaves the prediction unchanged:
-    causal filtering, past-only template and running means; the real-time model stops at
-    the beat itself, the diagnostic one at the next beat."""
+    """Altering the signal after the window of the last beat a model may see (which the
+    template alignment may move by up to ALIGN_MAX_SHIFT_S; + 0.1 s for the resampling
+    filter), and moving the later beats, leaves the prediction unchanged: causal filtering,
+    past-only template and running means; the real-time model stops at the beat itself, the
+    diagnostic one at the next beat."""
     rec = wfdb.rdrecord(str(mitdb_dir / "208"), sampto=360 * 60)
     ann = wfdb.rdann(str(mitdb_dir / "208"), "atr", sampto=360 * 60)
     r = ann.sample[symbols_to_classes(ann.symbol) >= 0]
@@ -109,7 +111,7 @@ def test_classify_sees_no_further_than_its_lookahead(mitdb_dir, cfg, beats_ahead
     clf = BeatClassifier(_model(cfg), name="test")
     before = clf.classify(x, 360.0, r)
     k = 40
-    cut = r[k + beats_ahead] + int((0.47 + 0.1) * 360)
+    cut = r[k + beats_ahead] + int((0.47 + ALIGN_MAX_SHIFT_S + 0.1) * 360)
     altered = x.copy()
     altered[cut:] = np.random.default_rng(3).normal(scale=2.0, size=altered[cut:].size)
     r_altered = np.concatenate([r[r < cut], r[r >= cut] + 11])
