@@ -176,12 +176,17 @@ class BeatClassifier:
         return self.config.mode
 
     def network_probabilities(
-        self, signal_1d: np.ndarray, fs: float, r_peaks: np.ndarray
+        self,
+        signal_1d: np.ndarray,
+        fs: float,
+        r_peaks: np.ndarray,
+        window_centres: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The network alone: (probabilities (n, 5), attention, beat positions at
-        CANONICAL_FS). The positions are the given R peaks, moved onto their templates when
-        :attr:`align_windows` (the windows and RR intervals are taken there); the attention
-        is placed relative to the given R peaks all the same."""
+        CANONICAL_FS). The windows and RR intervals are taken at ``window_centres`` when
+        given (at CANONICAL_FS), else at the R peaks moved onto their templates on this lead
+        when :attr:`align_windows`, else at the R peaks; the attention is placed relative to
+        the given R peaks all the same."""
         fs = validate_fs(fs)
         cfg = self.config
         r = np.asarray(r_peaks, dtype=np.int64).reshape(-1)
@@ -189,8 +194,8 @@ class BeatClassifier:
             np.asarray(signal_1d, dtype=np.float64).reshape(-1), fs, causal=cfg.causal
         )
         r_c = resample_positions(r, fs, CANONICAL_FS)
-        centres = r_c
-        if self.align_windows:
+        centres = r_c if window_centres is None else np.asarray(window_centres, np.int64)
+        if self.align_windows and window_centres is None:
             centres = template_aligned_positions(
                 canonical, r_c, cfg.causal, cfg.window_pre, cfg.window_post
             )
@@ -231,8 +236,9 @@ class BeatClassifier:
             )
         probs, attention, r_c = self.network_probabilities(leads[:, 0], fs, r_peaks)
         if leads.shape[1] > 1:
+            # A beat has one time: the other leads' windows sit where column 0's moved to.
             per_lead = [probs] + [
-                self.network_probabilities(leads[:, j], fs, r_peaks)[0]
+                self.network_probabilities(leads[:, j], fs, r_peaks, window_centres=r_c)[0]
                 for j in range(1, leads.shape[1])
             ]
             probs = mean_over_leads(np.stack(per_lead, axis=1), lead_weights)
