@@ -18,8 +18,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -27,21 +25,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from evaluate import (  # noqa: E402
     add_development_sets_arguments,
     development_sets,
-    read_annotated_record,
-    reference_beats,
+    product_counts,
+    product_reports,
     write_result,
 )
 
-from ecg_core.aami import AAMI_CLASSES, CLASS_INDEX  # noqa: E402
 from ecg_core.classifier import load_model  # noqa: E402
-from ecg_core.metrics import (  # noqa: E402
-    MATCH_TOLERANCE_S,
-    count_matrix,
-    end_to_end_pairs,
-    metrics_from_counts,
-    percent_scores,
-)
-from ecg_core.pipeline import analyze  # noqa: E402
+from ecg_core.metrics import metrics_from_counts, percent_scores  # noqa: E402
 
 SETTINGS = {"at R peaks": False, "moved onto templates": True}
 
@@ -52,7 +42,6 @@ def main(argv: list[str] | None = None) -> int:
     add_development_sets_arguments(parser)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    n = len(AAMI_CLASSES)
 
     result: dict = {"command": " ".join(sys.argv), "checkpoints": {}}
     for checkpoint in args.checkpoints:
@@ -62,17 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             rows[name] = {}
             for setting, align in SETTINGS.items():
                 model.align_windows = align
-                counts = np.zeros((n + 1, n + 1), dtype=np.int64)
-                for path in paths:
-                    record = read_annotated_record(path)
-                    report = analyze(record, model=model)
-                    ref_samples, ref_labels = reference_beats(record)
-                    labels = report.beats["label"].map(CLASS_INDEX).to_numpy(np.int64)
-                    detected = report.beats["sample"].to_numpy()
-                    tolerance = MATCH_TOLERANCE_S * report.fs
-                    counts += count_matrix(
-                        *end_to_end_pairs(ref_samples, ref_labels, detected, labels, tolerance)
-                    )
+                counts = sum(product_counts(*found) for found in product_reports(model, paths))
                 scores = percent_scores(counts)
                 scores["false_beats"] = metrics_from_counts(counts)["false_beats"]
                 rows[name][setting] = scores

@@ -40,10 +40,11 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -51,6 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ecg_core.aami import (  # noqa: E402
     AAMI_CLASSES,
+    CLASS_INDEX,
     DS1,
     DS2,
     PACED,
@@ -68,9 +70,12 @@ from ecg_core.metrics import (  # noqa: E402
     qrs_counts,
     qrs_summary,
 )
-from ecg_core.pipeline import choose_leads, classify_leads  # noqa: E402  (the product's own)
+from ecg_core.pipeline import Report, analyze, choose_leads, classify_leads  # noqa: E402
 from ecg_core.qrs import detect_qrs_and_vf  # noqa: E402
 from ecg_core.record import Record  # noqa: E402
+
+if TYPE_CHECKING:  # torch is imported only by the scripts that classify
+    from ecg_core.classifier import BeatClassifier
 
 #: labeller(leads, fs, r_peaks, lead_spans) -> class indices into AAMI_CLASSES, one per
 #: r_peak; leads is (n_samples, n_leads), column 0 the analysed lead (a second column: the
@@ -132,6 +137,30 @@ def reference_beats(record: Record) -> tuple[np.ndarray, np.ndarray]:
     labels = symbols_to_classes(list(symbols[is_beat]))
     order = np.argsort(samples, kind="stable")
     return samples[order], labels[order]
+
+
+def product_reports(model: BeatClassifier, paths: list[Path]) -> Iterator[tuple]:
+    """For each annotated record at ``paths``: (the product's Report, reference samples,
+    reference AAMI labels), the record analysed as the app does (``pipeline.analyze``: two
+    leads, AF and SVT steps) with ``model``."""
+    for path in paths:
+        record = read_annotated_record(path)
+        yield (analyze(record, model=model), *reference_beats(record))
+
+
+def product_counts(
+    report: Report,
+    ref_samples: np.ndarray,
+    ref_labels: np.ndarray,
+    labels: np.ndarray | None = None,
+) -> np.ndarray:
+    """Count matrix (:func:`ecg_core.metrics.count_matrix`) of the report's beats, or of
+    ``labels`` given to them instead, against the reference, matched within 150 ms."""
+    if labels is None:
+        labels = report.beats["label"].map(CLASS_INDEX).to_numpy(np.int64)
+    detected = report.beats["sample"].to_numpy()
+    tolerance = MATCH_TOLERANCE_S * report.fs
+    return count_matrix(*end_to_end_pairs(ref_samples, ref_labels, detected, labels, tolerance))
 
 
 @dataclass

@@ -27,21 +27,14 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from evaluate import (  # noqa: E402
     add_development_sets_arguments,
     development_sets,
-    read_annotated_record,
-    reference_beats,
+    product_counts,
+    product_reports,
     write_result,
 )
 
 from ecg_core.aami import AAMI_CLASSES, CLASS_INDEX  # noqa: E402
 from ecg_core.classifier import load_model  # noqa: E402
-from ecg_core.metrics import (  # noqa: E402
-    MATCH_TOLERANCE_S,
-    count_matrix,
-    end_to_end_pairs,
-    metrics_from_counts,
-    percent_scores,
-)
-from ecg_core.pipeline import analyze  # noqa: E402
+from ecg_core.metrics import metrics_from_counts, percent_scores  # noqa: E402
 
 V, Q = CLASS_INDEX["V"], CLASS_INDEX["Q"]
 DEFAULT_THRESHOLDS = "off,0.15,0.2,0.25,0.3"
@@ -70,20 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         rows = result["checkpoints"][checkpoint] = {}
         for name, paths in development_sets(args.mitdb, args.svdb).items():
             totals = {t: np.zeros((n + 1, n + 1), dtype=np.int64) for t in thresholds}
-            for path in paths:
-                record = read_annotated_record(path)
-                report = analyze(record, model=model)
-                ref_samples, ref_labels = reference_beats(record)
+            for report, ref_samples, ref_labels in product_reports(model, paths):
                 labels = report.beats["label"].map(CLASS_INDEX).to_numpy(np.int64)
+                p_q = report.beats["p_Q"].to_numpy()
                 for t in thresholds:
-                    pairs = end_to_end_pairs(
-                        ref_samples,
-                        ref_labels,
-                        report.beats["sample"].to_numpy(),
-                        veto(labels, report.beats["p_Q"].to_numpy(), t),
-                        MATCH_TOLERANCE_S * report.fs,
-                    )
-                    totals[t] += count_matrix(*pairs)
+                    vetoed = veto(labels, p_q, t)
+                    totals[t] += product_counts(report, ref_samples, ref_labels, vetoed)
             rows[name] = {}
             for t, counts in totals.items():
                 key = "off" if t is None else str(t)
