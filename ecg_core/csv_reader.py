@@ -83,7 +83,7 @@ def read_csv_signal(path: Path, fs: float | None) -> tuple[np.ndarray, float, li
         second = _split(lines[1], delimiter) if len(lines) > 1 else []
         if second and all(not _is_number(cell, decimal) for cell in second if cell):
             units_row, n_header_rows = second, 2  # PhysioNet-style export: names, then units
-        if len(lines) <= n_header_rows and (not plain or plain.n_lines <= n_header_rows):
+        if (plain.n_lines if plain else len(lines)) <= n_header_rows:
             raise ECGInputError(f"The file '{path.name}' has a header but no data rows.")
 
     if plain and delimiter is not None:

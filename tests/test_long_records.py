@@ -11,6 +11,7 @@ import pytest
 import wfdb
 
 from ecg_core import io, preprocessing, quality
+from ecg_core.csv_reader import read_csv_signal
 from ecg_core.io import read_record, validated_record
 from ecg_core.pipeline import analyze
 from ecg_core.qrs import detect_qrs
@@ -111,8 +112,6 @@ def test_a_plain_csv_read_as_one_text_equals_reading_it_line_by_line(tmp_path, n
     plain.write_text(f"{newline}  {newline}{body}{newline}{newline}", newline="")
     commented = tmp_path / "commented.csv"
     commented.write_text(f"# exported{newline}{body}{newline}", newline="")
-    from ecg_core.csv_reader import read_csv_signal
-
     one_text, by_lines = read_csv_signal(plain, None), read_csv_signal(commented, None)
     assert one_text[0].shape == (4000, 2) and np.isnan(one_text[0][2000]).all()
     np.testing.assert_array_equal(one_text[0], by_lines[0])
