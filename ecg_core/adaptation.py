@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ from torch import nn
 
 from ecg_core.aami import AAMI_CLASSES, CLASS_INDEX
 from ecg_core.classifier import predict_beats
-from ecg_core.dataset import BeatDataset
+from ecg_core.dataset import BeatDataset, concat_datasets
 from ecg_core.features import morphology, window_samples
 from ecg_core.models import HybridBeatNet
 from ecg_core.training import (
@@ -48,6 +48,8 @@ from ecg_core.training import (
 
 METHODS: tuple[str, ...] = ("adabn", "self-train", "supervised")
 FREEZE_CHOICES: tuple[str, ...] = ("encoder", "cnn", "none")
+#: Record-name suffix of the source (training database) beats mixed into fine-tuning.
+SOURCE_SUFFIX: str = ":source"
 
 
 @dataclass
@@ -110,31 +112,6 @@ def check_geometry(model: HybridBeatNet, data: BeatDataset) -> None:
         raise ValueError(f"Dataset has {data.rr.shape[1]} RR features, the model {cfg.n_rr}.")
 
 
-def concat_datasets(
-    target: BeatDataset, source: BeatDataset, prefix: str = "source:"
-) -> BeatDataset:
-    """One dataset holding ``target``'s beats, then ``source``'s (record names prefixed)."""
-    if (target.pre, target.post, target.margin) != (source.pre, source.post, source.margin) or (
-        target.rr.shape[1] != source.rr.shape[1]
-    ):
-        raise ValueError("Source and target beats were cut with different windows or RR features.")
-    arrays = {
-        f.name: np.concatenate([getattr(target, f.name), getattr(source, f.name)])
-        for f in fields(BeatDataset)
-        if f.name not in ("records", "record_ids", "pre", "post", "margin")
-    }
-    return BeatDataset(
-        **arrays,
-        record_ids=np.concatenate([target.record_ids, source.record_ids + len(target.records)]),
-        records=np.concatenate(
-            [target.records.astype(str), [prefix + str(r) for r in source.records]]
-        ),
-        pre=target.pre,
-        post=target.post,
-        margin=target.margin,
-    )
-
-
 def record_beats(data: BeatDataset, records: Sequence[str]) -> np.ndarray:
     """Indices of all beats of ``records``."""
     wanted = np.isin(data.records.astype(str), [str(r) for r in records])
@@ -190,17 +167,29 @@ def adapt_batchnorm(
     return int(beats.size)
 
 
+def record_views(data: BeatDataset, records: Sequence[str]) -> list[str]:
+    """The beat sequences of ``records`` in ``data``: each record itself and its other
+    leads, stored as ``"<record>:<lead>"`` (:func:`~ecg_core.dataset.concat_datasets`)."""
+    names = [str(r) for r in data.records]
+    return [n for r in records for n in names if n == str(r) or n.startswith(f"{r}:")]
+
+
 def labelled_subset(
     data: BeatDataset, records: Sequence[str], beats_per_record: int, rng: np.random.Generator
 ) -> np.ndarray:
     """Beats an annotator would label: ``beats_per_record`` drawn at random from each record
-    (all of them when 0 or when the record is shorter). Sorted indices."""
+    (all of them when 0 or when the record is shorter), the same beats in each of its leads
+    (:func:`record_views`). Sorted indices."""
     chosen = []
     for name in records:
-        beats = record_beats(data, [name])
-        if 0 < beats_per_record < beats.size:
-            beats = rng.choice(beats, size=beats_per_record, replace=False)
-        chosen.append(beats)
+        views = [record_beats(data, [view]) for view in record_views(data, [name])]
+        n_beats = views[0].size
+        if any(v.size != n_beats for v in views):
+            raise ValueError(f"record {name}: its leads hold different numbers of beats")
+        picked = np.arange(n_beats)
+        if 0 < beats_per_record < n_beats:
+            picked = rng.choice(n_beats, size=beats_per_record, replace=False)
+        chosen += [v[picked] for v in views]
     return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64)
 
 
@@ -303,7 +292,7 @@ def _with_source(
     p_target = sampling_weights(labels, power=settings.sample_power)
     if source is None or settings.source_fraction == 0 or beats.size == 0:
         return data, beats, labels, p_target
-    both = concat_datasets(data, source)
+    both = concat_datasets([data, source], ["", SOURCE_SUFFIX])
     source_beats = np.arange(len(source)) + len(data)
     p_source = sampling_weights(source.labels, power=settings.sample_power)
     return (
@@ -325,7 +314,8 @@ def adapt_model(
     progress=None,
     source: BeatDataset | None = None,
 ) -> tuple[HybridBeatNet, dict]:
-    """A copy of ``model`` adapted on ``records`` of ``data``; plus a summary dict.
+    """A copy of ``model`` adapted on ``records`` of ``data`` (with their other leads where
+    ``data`` holds them, :func:`record_views`); plus a summary dict.
 
     Order: AdaBN first (so that pseudo-labels and fine-tuning see target statistics), then
     self-training or supervised fine-tuning. Reference labels of ``data`` are read only by
@@ -336,10 +326,11 @@ def adapt_model(
     check_geometry(model, data)
     adapted = copy.deepcopy(model).eval()
     summary: dict = {"records": [str(r) for r in records], "settings": settings.to_dict()}
+    views = record_views(data, records)
     if "adabn" in settings.methods:
-        summary["adabn_beats"] = adapt_batchnorm(adapted, data, records)
+        summary["adabn_beats"] = adapt_batchnorm(adapted, data, views)
     if "self-train" in settings.methods:
-        beats, labels = pseudo_labels(adapted, data, records, settings.pseudo_threshold)
+        beats, labels = pseudo_labels(adapted, data, views, settings.pseudo_threshold)
         summary["pseudo_labels"] = {c: int(np.sum(labels == CLASS_INDEX[c])) for c in AAMI_CLASSES}
     elif "supervised" in settings.methods:
         rng = np.random.default_rng(settings.seed)

@@ -1,7 +1,9 @@
 """Adapt a shipped checkpoint to another database / recorder, or cross-validate doing so.
 
 Cross-validation by record (adapt on the other folds' records, score the held-out ones;
-writes zero-shot and adapted scores over all records to --cv-json):
+writes zero-shot and adapted scores over all records to --cv-json, twice: the network on the
+annotated beats of one lead, and end to end, each held-out record analysed as the app does
+with two leads and our own detections; the second is the figure that matters):
 
     nice -n 10 python scripts/adapt.py --checkpoint diagnostic \\
         --data-dir ../shared/data/svdb-adapt --method adabn --cv-folds 5 --cv-json cv_adabn.json
@@ -16,6 +18,9 @@ model_int8.safetensors, adaptation.json, metrics.json with the cross-validated e
     nice -n 10 python scripts/adapt.py --checkpoint diagnostic \\
         --data-dir ../shared/data/svdb-adapt --method adabn,supervised \\
         --cv-json cv_sup.json --out checkpoints/svdb-adapted
+
+By default the model adapts on both leads of each record (``--leads 2``), each lead a beat
+sequence of its own, as the product classifies from two leads.
 
 Methods (comma-separated): adabn (re-estimate BatchNorm statistics on unlabelled target
 beats), self-train (fine-tune on confident pseudo-labels; no labels read), supervised
@@ -35,6 +40,9 @@ import torch
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from evaluate import product_counts, product_reports  # noqa: E402
 
 from ecg_core.aami import DS2, resolve_record_list  # noqa: E402
 from ecg_core.adaptation import (  # noqa: E402
@@ -44,10 +52,21 @@ from ecg_core.adaptation import (  # noqa: E402
     predict_records,
     record_folds,
 )
-from ecg_core.classifier import FP32_WEIGHTS, INT8_WEIGHTS, load_model  # noqa: E402
-from ecg_core.dataset import build_beat_dataset, load_noise_records  # noqa: E402
+from ecg_core.classifier import (  # noqa: E402
+    FP32_WEIGHTS,
+    INT8_WEIGHTS,
+    BeatClassifier,
+    load_model,
+)
+from ecg_core.dataset import (  # noqa: E402
+    OTHER_LEAD,
+    BeatDataset,
+    build_beat_dataset,
+    concat_datasets,
+    load_noise_records,
+)
 from ecg_core.hub import resolve_checkpoint  # noqa: E402
-from ecg_core.metrics import classification_metrics  # noqa: E402
+from ecg_core.metrics import classification_metrics, percent_scores  # noqa: E402
 from ecg_core.quantize import save_int8  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +91,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument(
         "--lead", default=None, help="lead name or index (default: MLII / II / ECG1 ...)"
+    )
+    p.add_argument(
+        "--leads",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="adapt on that lead only (1) or on the record's other lead too (2, as the "
+        "product classifies from two leads; needs no --lead)",
     )
     p.add_argument(
         "--method", default="adabn", help="comma-separated: adabn, self-train, supervised"
@@ -116,6 +143,34 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="score the adapted checkpoint on MIT-BIH DS2 too ('' to skip)",
     )
     return p.parse_args(argv)
+
+
+def beat_sequences(
+    data_dir: Path, records: list[str], causal: bool, leads: int, lead=None, **kwargs
+) -> BeatDataset:
+    """The records' beats on one lead, or (``leads=2``) on their other lead as well, each
+    lead its own beat sequence ``"<record>:other"`` (what :func:`adapt_model` trains on)."""
+    if leads == 2 and lead is not None:
+        raise SystemExit("--lead picks one lead: give it with --leads 1")
+    data = build_beat_dataset(data_dir, records, causal=causal, lead=lead, **kwargs)
+    if leads == 1:
+        return data
+    other = build_beat_dataset(data_dir, records, causal=causal, lead=OTHER_LEAD, **kwargs)
+    return concat_datasets([data, other], ["", f":{OTHER_LEAD}"])
+
+
+def end_to_end_scores(classifier: BeatClassifier, paths: list[Path]) -> tuple[dict, np.ndarray]:
+    """(percent scores, count matrix) of the records at ``paths`` analysed as the app does
+    (two leads, our own detections, AF and SVT steps) with ``classifier``."""
+    counts = sum(product_counts(*found) for found in product_reports(classifier, paths))
+    return percent_scores(counts), counts
+
+
+def short_e2e(scores: dict) -> str:
+    return " | ".join(
+        f"{c} Se {scores[c]['se']:5.1f} +P {scores[c]['ppv']:5.1f} F1 {scores[c]['f1']:5.2f}"
+        for c in ("V", "S")
+    )
 
 
 def settings_from(args: argparse.Namespace) -> AdaptSettings:
@@ -183,10 +238,11 @@ def main(argv=None) -> int:
     data_dir = Path(args.data_dir)
     database = data_dir.name
     records = resolve_record_list(args.records, [p.stem for p in data_dir.glob("*.hea")])
-    data = build_beat_dataset(
+    data = beat_sequences(
         data_dir,
         records,
         causal=cfg.causal,
+        leads=args.leads,
         lead=args.lead,
         annotator=args.annotator,
         positions=args.positions,
@@ -202,7 +258,7 @@ def main(argv=None) -> int:
         source_records = resolve_record_list(
             args.source_records, [p.stem for p in source_dir.glob("*.hea")]
         )
-        source = build_beat_dataset(source_dir, source_records, causal=cfg.causal)
+        source = beat_sequences(source_dir, source_records, causal=cfg.causal, leads=args.leads)
         source.rr = source.rr[:, : cfg.n_rr]
     print(
         f"{folder.name} ({cfg.mode}) -> {database}: {len(records)} records, {len(data)} beats; "
@@ -216,7 +272,9 @@ def main(argv=None) -> int:
         _, labels0, probs0 = predict_records(base, data, records)
         zero_shot = scores(labels0, probs0, database, records, cfg.mode)
         print(f"zero-shot, all records     : {short(zero_shot)}")
-        held_labels, held_probs, per_fold = [], [], []
+        zero_shot_e2e, _ = end_to_end_scores(load_model(folder), [data_dir / r for r in records])
+        print(f"zero-shot, end to end      : {short_e2e(zero_shot_e2e)}")
+        held_labels, held_probs, per_fold, held_counts = [], [], [], []
         for k, test in enumerate(folds):
             train = [r for r in records if r not in test]
             adapted, summary = adapt_model(
@@ -230,10 +288,15 @@ def main(argv=None) -> int:
             )
             _, labels, probs = predict_records(adapted, data, test)
             _, labels_zs, probs_zs = predict_records(base, data, test)
+            e2e, counts = end_to_end_scores(
+                BeatClassifier(adapted, name=f"adapted, fold {k + 1}"), [data_dir / r for r in test]
+            )
+            held_counts.append(counts)
             fold = {
                 "test_records": test,
                 "adapted": scores(labels, probs, database, test, cfg.mode),
                 "zero_shot": scores(labels_zs, probs_zs, database, test, cfg.mode),
+                "adapted_end_to_end": e2e,
                 **{k2: v for k2, v in summary.items() if k2 not in ("losses", "settings")},
             }
             per_fold.append(fold)
@@ -248,6 +311,8 @@ def main(argv=None) -> int:
             np.concatenate(held_labels), np.concatenate(held_probs), database, records, cfg.mode
         )
         print(f"adapted, held-out records  : {short(adapted_all)}")
+        adapted_e2e = percent_scores(sum(held_counts))
+        print(f"adapted, held-out, end to end: {short_e2e(adapted_e2e)}")
         result = {
             "checkpoint": str(args.checkpoint),
             "database": database,
@@ -255,8 +320,12 @@ def main(argv=None) -> int:
             "folds": folds,
             "settings": settings.to_dict(),
             "positions": args.positions,
+            "leads": args.leads,
             "zero_shot": zero_shot,
             "adapted_heldout": adapted_all,
+            # The records analysed as the app does (percent): the figure that matters.
+            "zero_shot_end_to_end": zero_shot_e2e,
+            "adapted_heldout_end_to_end": adapted_e2e,
             "per_fold": per_fold,
             "seconds": time.perf_counter() - start,
         }
@@ -281,13 +350,16 @@ def main(argv=None) -> int:
     cv_summary = None
     if args.cv_json is not None and args.cv_json.is_file():
         cv = json.loads(args.cv_json.read_text())
-        if cv.get("settings") != json.loads(json.dumps(settings.to_dict())):
+        same_data = (cv.get("positions"), cv.get("leads", 1)) == (args.positions, args.leads)
+        if cv.get("settings") != json.loads(json.dumps(settings.to_dict())) or not same_data:
             raise SystemExit(
                 f"{args.cv_json} was run with other settings than these; re-run the CV"
             )
         # Only this checkpoint's own scores go in metrics.json (and so in the card's
         # model-index); the base model's zero-shot scores, for comparison, in adaptation.json.
         metrics[f"{database}_cv_heldout"] = cv["adapted_heldout"]
+        if "adapted_heldout_end_to_end" in cv:
+            metrics[f"{database}_cv_heldout_end_to_end"] = cv["adapted_heldout_end_to_end"]
         cv_summary = {
             "cv_json": str(args.cv_json),
             "folds": cv["folds"],

@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import save_file
 
 from ecg_core.adaptation import (
+    SOURCE_SUFFIX,
     AdaptSettings,
     adapt_batchnorm,
     adapt_model,
@@ -24,9 +25,10 @@ from ecg_core.adaptation import (
     predict_records,
     record_beats,
     record_folds,
+    record_views,
 )
 from ecg_core.classifier import load_model
-from ecg_core.dataset import build_beat_dataset
+from ecg_core.dataset import OTHER_LEAD, build_beat_dataset, concat_datasets
 from ecg_core.hub import build_upload_folder, validate_checkpoint_dir
 from ecg_core.models import HybridBeatNet, diagnostic_config
 from ecg_core.quantize import save_int8
@@ -141,6 +143,17 @@ def test_labelled_subset_caps_each_record(svdb_beats) -> None:
     assert labelled_subset(svdb_beats, RECORDS, 0, rng).size == len(svdb_beats)
 
 
+def test_labelled_subset_takes_the_same_beats_in_both_leads(svdb_dir, svdb_beats) -> None:
+    other = build_beat_dataset(svdb_dir, RECORDS, causal=False, lead=OTHER_LEAD)
+    both = concat_datasets([svdb_beats, other], ["", ":other"])
+    assert record_views(both, RECORDS) == ["800", "800:other", "865", "865:other"]
+    chosen = labelled_subset(both, RECORDS, 40, np.random.default_rng(0))
+    assert np.bincount(both.record_ids[chosen]).tolist() == [40, 40, 40, 40]
+    first, second = chosen[chosen < len(svdb_beats)], chosen[chosen >= len(svdb_beats)]
+    assert np.array_equal(second - len(svdb_beats), first)  # the same annotated beats
+    assert not np.array_equal(both.windows[first], both.windows[second])  # seen in two leads
+
+
 @pytest.mark.slow  # ~35 s on the shared 2-core machine: CV over 2 records, then a full adapt
 def test_adapt_script_writes_a_loadable_checkpoint(svdb_dir, tmp_path, model) -> None:
     base = tmp_path / "base"
@@ -182,6 +195,12 @@ def test_adapt_script_writes_a_loadable_checkpoint(svdb_dir, tmp_path, model) ->
     assert sorted(r for f in cv["folds"] for r in f) == RECORDS
     n_beats = sum(cv["adapted_heldout"]["classes"][c]["n"] for c in "NSVFQ")
     assert n_beats == sum(cv["zero_shot"]["classes"][c]["n"] for c in "NSVFQ") > 4000
+    # End to end, every held-out record analysed once: all annotated S and V beats counted.
+    assert cv["leads"] == 2
+    for c in "SV":
+        n_annotated = cv["zero_shot"]["classes"][c]["n"]
+        assert cv["zero_shot_end_to_end"][c]["n"] == n_annotated
+        assert cv["adapted_heldout_end_to_end"][c]["n"] == n_annotated
 
     assert (
         adapt_script.main([*common, "--steps", "2", "--cv-json", str(cv_json), "--out", str(out)])
@@ -190,6 +209,7 @@ def test_adapt_script_writes_a_loadable_checkpoint(svdb_dir, tmp_path, model) ->
     validate_checkpoint_dir(out)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["svdb-adapt_cv_heldout"] == cv["adapted_heldout"]
+    assert metrics["svdb-adapt_cv_heldout_end_to_end"] == cv["adapted_heldout_end_to_end"]
     assert json.loads((out / "adaptation.json").read_text())["records"] == RECORDS
     classifier = load_model(out)
     data = build_beat_dataset(svdb_dir, RECORDS[:1], causal=False)
@@ -200,19 +220,18 @@ def test_adapt_script_writes_a_loadable_checkpoint(svdb_dir, tmp_path, model) ->
     assert (card_folder / "adaptation.json").is_file()
 
     # CV results from other settings must not be passed off as this checkpoint's estimate.
-    with pytest.raises(SystemExit, match="other settings"):
-        adapt_script.main(
-            [*common, "--steps", "3", "--cv-json", str(cv_json), "--out", str(tmp_path / "x")]
-        )
+    for other_settings in (["--steps", "3"], ["--steps", "2", "--leads", "1"]):
+        with pytest.raises(SystemExit, match="other settings"):
+            adapt_script.main(
+                [*common, *other_settings, "--cv-json", str(cv_json), "--out", str(tmp_path / "x")]
+            )
 
 
 def test_source_mixing_concatenates_and_trains(svdb_dir, svdb_beats, model) -> None:
-    from ecg_core.adaptation import concat_datasets
-
     source = build_beat_dataset(svdb_dir, ["877"], causal=False)  # stands in for MIT-BIH DS1
-    both = concat_datasets(svdb_beats, source)
+    both = concat_datasets([svdb_beats, source], ["", SOURCE_SUFFIX])
     assert len(both) == len(svdb_beats) + len(source)
-    assert list(both.records) == [*RECORDS, "source:877"]
+    assert list(both.records) == [*RECORDS, "877:source"]
     assert np.array_equal(both.labels[len(svdb_beats) :], source.labels)
     assert np.array_equal(both.windows[: len(svdb_beats)], svdb_beats.windows)
     settings = AdaptSettings(
