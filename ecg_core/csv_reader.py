@@ -17,6 +17,7 @@ lead ``MLII`` in ``mV``); without a unit, millivolts are assumed.
 
 from __future__ import annotations
 
+import codecs
 import io
 import re
 from dataclasses import dataclass
@@ -54,7 +55,13 @@ def read_csv_signal(path: Path, fs: float | None) -> tuple[np.ndarray, float, li
     raw = path.read_bytes()
     if not raw or raw.isspace():
         raise ECGInputError(f"The file '{path.name}' is empty.")
-    text = _decode(raw)
+    text, encoding = _decode(raw)
+    # Where the text starts in the file when it is UTF-8 (after a byte-order mark), so that
+    # its data rows can be parsed from the file itself; None for other encodings.
+    utf8_start = None
+    if encoding == "utf-8":
+        utf8_start = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
+    file_size = len(raw)
     del raw  # a 24-hour CSV is hundreds of MB: hold one copy at a time where possible
     if "\x00" in text:  # text never holds NUL; pandas would cut lines at it, or fail
         raise ECGInputError(
@@ -62,8 +69,9 @@ def read_csv_signal(path: Path, fs: float | None) -> tuple[np.ndarray, float, li
             "Export the ECG as a CSV file (numbers as text, UTF-8 or UTF-16 with BOM)."
         )
     # Blank lines inside the data are missing samples (filled or refused later, like empty
-    # cells); blank lines around it are not. Plain files are cut out of the text as one
-    # string; only files with comment lines or unusual line breaks are split into a list of
+    # cells); blank lines around it are not. The data rows of plain files (no comment lines,
+    # no unusual line breaks, a delimiter) are parsed from the file itself when it is UTF-8,
+    # else cut out of the text as one string; only the other files are split into a list of
     # lines, which costs ~70 bytes a line (a 24-hour CSV of 540 MB took 7.7 GB that way).
     plain = _plain_lines(text)
     lines = plain.head if plain else _lines_without_comments(text)
@@ -87,7 +95,23 @@ def read_csv_signal(path: Path, fs: float | None) -> tuple[np.ndarray, float, li
             raise ECGInputError(f"The file '{path.name}' has a header but no data rows.")
 
     if plain and delimiter is not None:
-        body = plain.body_after(text, n_header_rows)
+        body_start = plain.offset_after(text, n_header_rows)
+        body: str | _FileRows
+        if utf8_start is None:
+            body = text[body_start : plain.end]
+        else:  # parsed from the file: no copy of a text of hundreds of MB is held
+            if _has_boolean_cell(text, body_start, plain.end):
+                raise _not_a_number_error(
+                    path.name,
+                    text[body_start : plain.end],
+                    _read_options(delimiter, decimal),
+                    names,
+                )
+            body = _FileRows(
+                path,
+                utf8_start + len(text[:body_start].encode("utf-8")),
+                file_size - len(text[plain.end :].encode("utf-8")),
+            )
         del text, lines
         data = _parse_numbers(path.name, None, delimiter, decimal, names, body)
     else:
@@ -168,12 +192,50 @@ class _PlainLines:
     head: list[str]
     n_lines: int  # lines in text[start:end], or more than len(head) when that is all we know
 
-    def body_after(self, text: str, n_rows: int) -> str:
-        """The content after its first ``n_rows`` lines."""
+    def offset_after(self, text: str, n_rows: int) -> int:
+        """Where the content after its first ``n_rows`` lines starts in ``text``."""
         position = self.start
         for _ in range(n_rows):
             position = text.find("\n", position, self.end) + 1
-        return text[position : self.end]
+        return position
+
+
+@dataclass
+class _FileRows:
+    """Data rows of a UTF-8 file as the byte range ``[start, end)`` of the file."""
+
+    path: Path
+    start: int
+    end: int
+
+    def open(self) -> io.BufferedReader:
+        return io.BufferedReader(_ByteRange(self.path.open("rb"), self.start, self.end))
+
+    def text(self) -> str:
+        with self.open() as rows:
+            return rows.read().decode("utf-8")
+
+
+class _ByteRange(io.RawIOBase):
+    """A read-only stream over bytes ``[start, end)`` of an open binary file (closed with it)."""
+
+    def __init__(self, file: io.BufferedReader, start: int, end: int):
+        file.seek(start)
+        self._file, self._left = file, end - start
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._left <= 0:
+            return 0
+        n = self._file.readinto(memoryview(buffer)[: self._left]) or 0
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
 
 
 def _plain_lines(text: str) -> _PlainLines | None:
@@ -203,13 +265,14 @@ def _plain_lines(text: str) -> _PlainLines | None:
     return _PlainLines(start, end, head, len(head) + 1 if more else len(head))
 
 
-def _decode(raw: bytes) -> str:
+def _decode(raw: bytes) -> tuple[str, str]:
+    """(text, encoding): UTF-16 with a byte-order mark, else UTF-8, else Latin-1."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with BOM (spreadsheet exports)
-        return raw.decode("utf-16", errors="replace")
+        return raw.decode("utf-16", errors="replace"), "utf-16"
     try:
-        return raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
-        return raw.decode("latin-1")
+        return raw.decode("latin-1"), "latin-1"
 
 
 def _sniff_delimiter(lines: list[str]) -> str | None:
@@ -261,18 +324,9 @@ def _is_number(cell: str, decimal: str) -> bool:
     return True
 
 
-def _parse_numbers(
-    file_name: str,
-    lines: list[str] | None,
-    delimiter: str | None,
-    decimal: str,
-    names: list[str] | None,
-    body: str | None = None,
-) -> np.ndarray:
-    """The data rows as numbers: ``lines``, or ``body`` (the same rows as one text)."""
-    if body is None:
-        body = "\n".join(line.strip() if delimiter is None else line for line in lines)
-    options = dict(
+def _read_options(delimiter: str | None, decimal: str) -> dict:
+    """pandas.read_csv options for the data rows."""
+    return dict(
         sep=r"\s+" if delimiter is None else delimiter,
         header=None,
         decimal=decimal,
@@ -280,18 +334,37 @@ def _parse_numbers(
         skip_blank_lines=False,
         na_values=sorted(_NA_STRINGS - {""}),
     )
-    if _has_boolean_cell(body):  # pandas would read True/False as 1/0: a square wave
+
+
+def _parse_numbers(
+    file_name: str,
+    lines: list[str] | None,
+    delimiter: str | None,
+    decimal: str,
+    names: list[str] | None,
+    body: str | _FileRows | None = None,
+) -> np.ndarray:
+    """The data rows as numbers: ``lines``, or ``body`` (the same rows as one text, or as
+    a byte range of the file, already checked for true/false cells)."""
+    if body is None:
+        body = "\n".join(line.strip() if delimiter is None else line for line in lines)
+    options = _read_options(delimiter, decimal)
+
+    def body_text() -> str:
+        return body if isinstance(body, str) else body.text()
+
+    if isinstance(body, str) and _has_boolean_cell(body):  # pandas would read them as 1/0
         raise _not_a_number_error(file_name, body, options, names)
+    # Bytes, not io.StringIO: that holds 4 bytes a character.
+    rows = io.BytesIO(body.encode("utf-8")) if isinstance(body, str) else body.open()
     try:
-        # Bytes, not io.StringIO: that holds 4 bytes a character.
-        frame = pd.read_csv(
-            io.BytesIO(body.encode("utf-8")), encoding="utf-8", dtype=np.float64, **options
-        )
+        with rows:
+            frame = pd.read_csv(rows, encoding="utf-8", dtype=np.float64, **options)
     except pd.errors.ParserError as error:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
         if found:  # text with spaces in a whitespace-separated file splits into "values"
             row = int(found.group(2))
-            text = (body.splitlines() if lines is None else lines)[row - 1].strip()
+            text = (body_text().splitlines() if lines is None else lines)[row - 1].strip()
             if any(not _is_number(cell, decimal) for cell in _split(text, delimiter) if cell):
                 raise ECGInputError(
                     f"'{file_name}': data row {row}: '{text[:40]}' is not a number. "
@@ -307,7 +380,7 @@ def _parse_numbers(
             f"'{file_name}': {where}. Every row needs one value per column."
         ) from None
     except ValueError:
-        raise _not_a_number_error(file_name, body, options, names) from None
+        raise _not_a_number_error(file_name, body_text(), options, names) from None
     too_few_names = names is not None and len(names) < frame.shape[1]
     # Named columns beyond the data (a trailing delimiter's empty name aside) would vanish
     # silently, a 'time' column with them; whitespace headers ("MLII (mV)") are merged later.
@@ -320,13 +393,14 @@ def _parse_numbers(
     return frame.to_numpy(dtype=np.float64)
 
 
-def _has_boolean_cell(body: str) -> bool:
-    """Whether a cell reads true or false as spreadsheets write them (true, True, TRUE). The
-    substring test first: a regular expression over a 100 MB body takes seconds, ``in``
-    milliseconds."""
-    if not any(part in body for part in ("rue", "RUE", "alse", "ALSE")):
+def _has_boolean_cell(text: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether a cell of ``text[start:end]`` reads true or false as spreadsheets write them
+    (true, True, TRUE). The substring test first: a regular expression over a 100 MB body
+    takes seconds, ``find`` milliseconds."""
+    end = len(text) if end is None else end
+    if all(text.find(part, start, end) < 0 for part in ("rue", "RUE", "alse", "ALSE")):
         return False
-    return _BOOLEAN_CELL.search(body) is not None
+    return _BOOLEAN_CELL.search(text, start, end) is not None
 
 
 def _not_a_number_error(
