@@ -154,17 +154,24 @@ def metrics_markdown_table(metrics: Any) -> str:
 
 def adaptation_markdown_table(cv_paths: list[Path]) -> str:
     """One Markdown row per cross-validation file of ``scripts/adapt.py --cv-json`` (sorted by
-    name): the method and its settings, then V and S Se/+P in % zero-shot and adapted, both
-    scored on records the model was not adapted on."""
+    name): the method and its settings, the leads adapted on, then V and S Se/+P in %,
+    zero-shot -> adapted, on records the model was not adapted on: the network alone on the
+    annotated beats of one lead, and end to end as the app runs (two leads, our own
+    detections; "–" for files written before ``adapt.py`` scored that)."""
     rows = [
-        "| method (settings) | beats centred on | zero-shot V Se / +P | adapted V Se / +P "
-        "| zero-shot S Se / +P | adapted S Se / +P |",
-        "|---|---|---|---|---|---|",
+        "| method (settings) | leads | beats centred on | network alone: V Se / +P "
+        "| network alone: S Se / +P | end to end: V Se / +P | end to end: S Se / +P |",
+        "|---|---|---|---|---|---|---|",
     ]
 
     def pair(classes: dict[str, Any], label: str) -> str:
         row = classes.get(label, {})
         return f"{_fmt(row.get('se'))} / {_fmt(row.get('ppv'))}"
+
+    def percent_pair(scores: dict[str, Any] | None, label: str) -> str:
+        if not scores:
+            return "–"
+        return f"{scores[label]['se']:.2f} / {scores[label]['ppv']:.2f}"
 
     for path in sorted(cv_paths):
         cv = json.loads(Path(path).read_text())
@@ -179,10 +186,20 @@ def adaptation_markdown_table(cv_paths: list[Path]) -> str:
             details.append(f"{settings['steps']} steps, lr {settings['lr']:g}")
         method = ", ".join(methods) + (f" ({', '.join(details)})" if details else "")
         zero, adapted = cv["zero_shot"]["classes"], cv["adapted_heldout"]["classes"]
-        rows.append(
-            f"| {method} | {cv.get('positions') or 'annotations'} | {pair(zero, 'V')} | "
-            f"{pair(adapted, 'V')} | {pair(zero, 'S')} | {pair(adapted, 'S')} |"
-        )
+        zero_e2e, adapted_e2e = cv.get("zero_shot_end_to_end"), cv.get("adapted_heldout_end_to_end")
+        cells = [
+            method,
+            str(cv.get("leads", 1)),
+            cv.get("positions") or "annotations",
+            *(f"{pair(zero, c)} → {pair(adapted, c)}" for c in ("V", "S")),
+            *(
+                f"{percent_pair(zero_e2e, c)} → {percent_pair(adapted_e2e, c)}"
+                if adapted_e2e
+                else "–"
+                for c in ("V", "S")
+            ),
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
