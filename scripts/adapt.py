@@ -357,14 +357,16 @@ def main(argv=None) -> int:
             )
         # Only this checkpoint's own scores go in metrics.json (and so in the card's
         # model-index); the base model's zero-shot scores, for comparison, in adaptation.json.
+        # The end-to-end figures (percent, S and V only) are not evaluate.py-shaped: they go
+        # in adaptation.json.
         metrics[f"{database}_cv_heldout"] = cv["adapted_heldout"]
-        if "adapted_heldout_end_to_end" in cv:
-            metrics[f"{database}_cv_heldout_end_to_end"] = cv["adapted_heldout_end_to_end"]
         cv_summary = {
             "cv_json": str(args.cv_json),
             "folds": cv["folds"],
             "base_zero_shot": cv["zero_shot"],
             "adapted_heldout": cv["adapted_heldout"],
+            "base_zero_shot_end_to_end": cv.get("zero_shot_end_to_end"),
+            "adapted_heldout_end_to_end": cv.get("adapted_heldout_end_to_end"),
         }
     if args.mitdb_dir and Path(args.mitdb_dir).is_dir():
         ds2 = build_beat_dataset(args.mitdb_dir, list(DS2), causal=cfg.causal)
