@@ -22,7 +22,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,7 @@ import numpy as np
 
 from ecg_core.csv_reader import CSV_SUFFIXES, MAX_LEADS, read_csv_signal
 from ecg_core.errors import ECGInputError
-from ecg_core.preprocessing import validate_fs
+from ecg_core.preprocessing import select_lead, validate_fs
 from ecg_core.quality import run_bounds
 from ecg_core.record import Annotations, Record
 
@@ -68,6 +68,7 @@ def read_record(
     *,
     annotation_extension: str = "atr",
     max_bytes: int = DEFAULT_MAX_BYTES,
+    leads: LeadChoice | None = None,
 ) -> Record:
     """Read one ECG record from a path or from a list of uploaded files.
 
@@ -81,11 +82,15 @@ def read_record(
 
     ``fs`` is needed for a CSV without a time column; for a WFDB record it is used only when
     the header gives no rate. ``max_bytes`` bounds the total size of the files read.
+    ``leads``: keep only these leads, in this order: names or indices, or a function from the
+    record's lead names to indices (e.g. the leads an analysis reads,
+    :func:`ecg_core.pipeline.analysis_leads`). A WFDB record's other leads are never converted
+    to numbers: a 24-hour 12-lead Holter is 4 GB as float64, two of its leads 0.7 GB.
     Raises :class:`ECGInputError` with a message meant for the person who supplied the files.
     """
     fs = _given_fs(fs)
     try:
-        return _read_given(paths_or_path, fs, annotation_extension, max_bytes)
+        return _read_given(paths_or_path, fs, annotation_extension, max_bytes, leads)
     except OSError as error:  # e.g. a name too long for the file system, a file that vanished
         name = os.path.basename(os.fsdecode(error.filename)) if error.filename else "a file"
         raise ECGInputError(f"Could not read '{name}': {error.strerror or error}.") from None
@@ -102,11 +107,29 @@ def _given_fs(fs: object) -> float | None:
         raise ECGInputError(f"Sampling rate {fs!r} is not a number.") from None
 
 
+#: Which leads to read: names or indices, or a function from the lead names to indices.
+LeadChoice = Sequence[str | int] | Callable[[list[str]], Sequence[int]]
+
+
+def _lead_indices(choice: LeadChoice, lead_names: list[str]) -> list[int]:
+    """The indices ``choice`` names among ``lead_names`` (ECGInputError for unknown ones)."""
+    if callable(choice):
+        indices = [int(i) for i in choice(list(lead_names))]
+    else:
+        indices = [select_lead(lead_names, lead) for lead in choice]
+    if not indices or any(not 0 <= i < len(lead_names) for i in indices):
+        raise ECGInputError(f"No such lead(s) {indices}: the record has {len(lead_names)}.")
+    if len(set(indices)) != len(indices):
+        raise ECGInputError(f"A lead was asked for twice: {[lead_names[i] for i in indices]}.")
+    return indices
+
+
 def _read_given(
     paths_or_path: PathLike | Sequence[PathLike],
     fs: float | None,
     annotation_extension: str,
     max_bytes: int,
+    leads: LeadChoice | None = None,
 ) -> Record:
     given = _as_paths(paths_or_path)
     if not isinstance(paths_or_path, (list, tuple)):
@@ -137,8 +160,14 @@ def _read_given(
         )
     if csvs:
         signal, csv_fs, lead_names, units = read_csv_signal(csvs[0], fs)
+        if leads is not None:  # all columns are parsed anyway: a CSV is text
+            names = lead_names or [f"lead{i + 1}" for i in range(signal.shape[1])]
+            keep = _lead_indices(leads, names)
+            signal = signal[:, keep]
+            lead_names = [names[i] for i in keep]
+            units = [units[i] for i in keep]
         return validated_record(signal, csv_fs, lead_names, csvs[0].stem, units, None)
-    return _read_wfdb_files(given, fs, annotation_extension, max_bytes)
+    return _read_wfdb_files(given, fs, annotation_extension, max_bytes, leads)
 
 
 def _names_text(files: Sequence[PathLike]) -> str:
@@ -274,7 +303,11 @@ def _is_plain_file_name(name: str) -> bool:
 
 
 def _read_wfdb_files(
-    given: list[Path], fs: float | None, annotation_extension: str, max_bytes: int
+    given: list[Path],
+    fs: float | None,
+    annotation_extension: str,
+    max_bytes: int,
+    leads: LeadChoice | None = None,
 ) -> Record:
     by_name = {path.name: path for path in given}  # repeats were removed by _unique_files
     headers = [name for name in by_name if name.lower().endswith(WFDB_HEADER_SUFFIX)]
@@ -324,7 +357,7 @@ def _read_wfdb_files(
         for target, source in wanted.items():
             _link_or_copy(source, Path(folder) / target)
         record_path = os.path.join(folder, record_name)
-        wfdb_record = _rdrecord(record_path, header.name)
+        wfdb_record = _rdrecord(record_path, header.name, leads)
         annotations = None
         if uploaded_annotation is not None:
             annotations = _rdann(record_path, annotation_extension, uploaded_annotation)
@@ -439,33 +472,48 @@ class _WfdbSignal:
     units: list[str]
 
 
-def _rdrecord(record_path: str, header_name: str) -> _WfdbSignal:
-    """Read the whole record in blocks of :data:`READ_BLOCK_VALUES` samples into one array."""
+def _rdrecord(record_path: str, header_name: str, leads: LeadChoice | None = None) -> _WfdbSignal:
+    """Read the record (``leads`` of it) in blocks of :data:`READ_BLOCK_VALUES` samples into
+    one array."""
     import wfdb  # imported here: reading CSV never needs it
+
+    def unreadable(error: Exception) -> ECGInputError:
+        return ECGInputError(
+            f"Could not read the WFDB record described by '{header_name}': {error}. "
+            "Check that the .dat file(s) are complete and match the header."
+        )
 
     try:
         header = wfdb.rdheader(record_path)
-        n_frames, n_leads = int(header.sig_len or 0), int(header.n_sig or 0)
+    except Exception as error:  # wfdb raises many types for a malformed record
+        raise unreadable(error) from None
+    n_frames, n_leads = int(header.sig_len or 0), int(header.n_sig or 0)
+    # Unnamed leads are named by their place in the record, before any is left out.
+    names = [str(n) if n else f"lead{i + 1}" for i, n in enumerate(header.sig_name or [])]
+    channels = list(range(n_leads)) if leads is None else _lead_indices(leads, names)
+    try:
+        # wfdb reads every lead's bytes of a block, whichever it converts: size blocks by all.
         frames_per_block = max(1, READ_BLOCK_VALUES // max(1, n_leads))
+        read = dict(physical=True, smooth_frames=True, channels=None if leads is None else channels)
         if n_frames <= frames_per_block:  # short, or the length is not in the header
-            record = wfdb.rdrecord(record_path, physical=True, smooth_frames=True)
-            signal = record.p_signal
+            signal = wfdb.rdrecord(record_path, **read).p_signal
         else:
-            record, signal = header, np.empty((n_frames, n_leads), dtype=np.float64)
+            signal = np.empty((n_frames, len(channels)), dtype=np.float64)
             for start in range(0, n_frames, frames_per_block):
                 stop = min(start + frames_per_block, n_frames)
-                block = wfdb.rdrecord(
-                    record_path, sampfrom=start, sampto=stop, physical=True, smooth_frames=True
-                )
+                block = wfdb.rdrecord(record_path, sampfrom=start, sampto=stop, **read)
                 signal[start:stop] = block.p_signal
     except Exception as error:  # wfdb raises many types for a malformed record
-        raise ECGInputError(
-            f"Could not read the WFDB record described by '{header_name}': {error}. "
-            "Check that the .dat file(s) are complete and match the header."
-        ) from None
+        raise unreadable(error) from None
     if signal is None or signal.size == 0:
         raise ECGInputError(f"The record described by '{header_name}' holds no samples.")
-    return _WfdbSignal(signal, float(record.fs), list(record.sig_name), list(record.units or []))
+    units = list(header.units or [])
+    return _WfdbSignal(
+        signal,
+        float(header.fs),
+        [names[i] for i in channels] if names else [],
+        [units[i] for i in channels] if units else [],
+    )
 
 
 def _rdann(record_path: str, extension: str, file_name: str) -> Annotations:

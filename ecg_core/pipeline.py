@@ -397,6 +397,19 @@ class LeadChoice:
     note: str = ""  # why the analysed lead is not the preferred one
 
 
+def analysis_leads(
+    lead_names: list[str], lead: str | int | None = None, second_lead: bool = True
+) -> list[int]:
+    """The leads :func:`analyze` reads from a record with these ``lead_names`` (indices, the
+    analysed lead first): what :func:`choose_leads` may pick, for readers that need not hold
+    the others (``read_record(..., leads=analysis_leads)``). Read alone, in this order, the
+    same leads are chosen again, by name."""
+    analysed = select_lead(lead_names, lead)
+    companion = companion_lead(lead_names, analysed)
+    use_companion = companion is not None and (second_lead or lead is None)  # lead swap
+    return [analysed, companion] if use_companion else [analysed]
+
+
 def choose_leads(
     record: Record,
     lead: str | int | None = None,

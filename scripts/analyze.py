@@ -78,13 +78,20 @@ def _init_worker(options: dict, n_threads: int | None) -> None:
 def analyze_one(name: str, source: str) -> tuple[str, str, str | None, str]:
     """Analyse one input and write its two files. Returns (name, source, error, message)."""
     from ecg_core.io import read_record
-    from ecg_core.pipeline import analyze
+    from ecg_core.pipeline import analysis_leads, analyze
 
     start = time.perf_counter()
+    lead, second_lead = _OPTIONS["lead"], not _OPTIONS["single_lead"]
     try:
-        record = read_record(source, fs=_OPTIONS["fs"])
+        # Only the leads the analysis reads (a 24-hour 12-lead Holter is 4 GB as float64),
+        # the analysed one first: a lead asked for is then lead 0 of what was read.
+        record = read_record(
+            source,
+            fs=_OPTIONS["fs"],
+            leads=lambda names: analysis_leads(names, lead, second_lead),
+        )
         report = analyze(
-            record, model=_MODEL, lead=_OPTIONS["lead"], second_lead=not _OPTIONS["single_lead"]
+            record, model=_MODEL, lead=None if lead is None else 0, second_lead=second_lead
         )
         out_dir = Path(_OPTIONS["out"])
         report.beats_csv(out_dir / f"{name}.beats.csv")

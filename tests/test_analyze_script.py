@@ -76,3 +76,64 @@ def test_analyze_script_workers_and_csv_rate(tmp_path):
         assert beats["sample"].max() > 25 * 250  # samples at the CSV's own 250 Hz
     report = json.loads((out / "syn1.report.json").read_text())
     assert report["mode"] == "realtime" and report["fs"] == 250.0
+
+
+def test_a_12_lead_record_is_read_two_leads_and_analysed_alike(mitdb_dir, tmp_path, monkeypatch):
+    """analyze.py reads only the leads the analysis uses (the analysed one and its
+    companion, ecg_core.pipeline.analysis_leads) and labels every beat as from the whole record."""
+    import numpy as np
+    import wfdb
+
+    from ecg_core.io import read_record
+    from ecg_core.pipeline import analysis_leads, analyze
+
+    names = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    assert analysis_leads(names) == [1, 6]
+    assert analysis_leads(names, "V5", second_lead=False) == [10]
+    assert analysis_leads(names, "V5") == [10, 6]
+    assert analysis_leads(["ECG"]) == [0]
+
+    source = read_record(mitdb_dir / "119").signal[: 120 * 360]  # MLII, V1; PVCs
+    mlii, v1 = source[:, 0], source[:, 1]
+    leads = [0.5 * mlii, mlii, 0.5 * mlii - 0.2 * v1, -mlii, 0.3 * v1, 0.8 * mlii, v1]
+    leads += [v1 + k * 0.2 * mlii for k in range(1, 6)]
+    wfdb.wrsamp(
+        "h12",
+        fs=360,
+        units=["mV"] * 12,
+        sig_name=names,
+        p_signal=np.column_stack(leads),
+        fmt=["16"] * 12,
+        write_dir=str(tmp_path),
+    )
+    out = tmp_path / "out"
+    result = run_script(str(tmp_path / "h12"), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    beats = check_outputs(out, "h12")
+    report = json.loads((out / "h12.report.json").read_text())
+    assert report["summary"]["classified_leads"] == "II + V1"
+    whole = analyze(read_record(tmp_path / "h12"), mode="diagnostic")
+    assert whole.summary["classified_leads"] == "II + V1"
+    assert beats["sample"].tolist() == whole.beats["sample"].tolist()
+    assert beats["label"].tolist() == whole.beats["label"].tolist()
+    assert (beats["label"] == "V").sum() > 5
+    # In process: what analyze_one read is the two leads, not the twelve.
+    import ecg_core.io
+
+    sys.path.insert(0, str(SCRIPT.parent))
+    import analyze as analyze_script
+
+    original, read = ecg_core.io.read_record, []
+
+    def spy(*args, **kwargs):
+        read.append(original(*args, **kwargs))
+        return read[-1]
+
+    monkeypatch.setattr(ecg_core.io, "read_record", spy)
+    options = {"fs": None, "lead": None, "single_lead": False, "out": str(tmp_path / "again")}
+    options |= {"mode": "diagnostic", "checkpoint": None, "int8": False}
+    (tmp_path / "again").mkdir()
+    analyze_script._init_worker(options, None)
+    _, _, error, _ = analyze_script.analyze_one("h12", str(tmp_path / "h12"))
+    assert error is None and [r.lead_names for r in read] == [["II", "V1"]]
+    assert pd.read_csv(tmp_path / "again" / "h12.beats.csv").equals(beats)

@@ -453,3 +453,33 @@ def test_plain_csv_is_parsed_without_a_copy_of_its_text(tmp_path):
     assert fs == pytest.approx(360.0) and names == ["MLII", "V5"]
     assert np.allclose(signal[:, 0], x)
     assert peak < 2.6 * path.stat().st_size, f"{peak / path.stat().st_size:.2f}x the file"
+
+
+def test_read_record_keeps_only_the_leads_asked_for(tmp_path, mitdb_dir, monkeypatch):
+    """A WFDB record's other leads are never converted (in one read or block by block), a
+    CSV's are dropped after parsing; names, indices or a function of the names choose them."""
+    import ecg_core.io as io_module
+    from ecg_core.pipeline import analysis_leads
+
+    full = read_record(mitdb_dir / "100")  # MLII, V5
+    for blocks in (False, True):
+        if blocks:  # 650,000 frames read in blocks of 100,001 values
+            monkeypatch.setattr(io_module, "READ_BLOCK_VALUES", 100_001)
+        swapped = read_record(mitdb_dir / "100", leads=["v5", 0])
+        assert list(swapped.lead_names) == ["V5", "MLII"] and swapped.units == full.units[::-1]
+        assert np.array_equal(swapped.signal, full.signal[:, ::-1])
+        assert np.array_equal(read_record(mitdb_dir / "100", leads=[1]).signal, full.signal[:, 1:])
+        chosen = read_record(
+            mitdb_dir / "100", leads=lambda names: analysis_leads(names, "V5", False)
+        )
+        assert list(chosen.lead_names) == ["V5"]
+    with pytest.raises(ECGInputError, match="Lead 'V1' is not in this record"):
+        read_record(mitdb_dir / "100", leads=["V1"])
+    with pytest.raises(ECGInputError, match="asked for twice"):
+        read_record(mitdb_dir / "100", leads=["MLII", 0])
+    csv = tmp_path / "two.csv"
+    csv.write_text("time,MLII,V5\n" + "\n".join(f"{i / 360},{i % 7},{-i % 5}" for i in range(3600)))
+    assert list(read_record(csv, leads=["V5"]).lead_names) == ["V5"]
+    assert np.array_equal(
+        read_record(csv, leads=["V5"]).signal[:, 0], read_record(csv).signal[:, 1]
+    )
