@@ -72,16 +72,26 @@ def qrs_envelope(signal: np.ndarray, fs: float) -> tuple[np.ndarray, np.ndarray]
     (not the squared slope of Pan-Tompkins) keeps amplitude ratios linear, so small aberrant
     beats are not crushed below the threshold by their larger neighbours.
     """
-    return _envelope_at_detection_rate(resample(signal, fs, DETECTION_FS))
+    slope = _slope_at_detection_rate(resample(signal, fs, DETECTION_FS))
+    return _rms_envelope(slope), np.abs(slope, out=slope)
 
 
-def _envelope_at_detection_rate(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    # In place where possible: each array of a 24-hour record is 170 MB at 250 Hz.
-    slope = np.gradient(_bandpass(x, DETECTION_FS, QRS_BAND_HZ))
+def _slope_at_detection_rate(x: np.ndarray) -> np.ndarray:
+    """Slope of the QRS band of ``x`` (at :data:`DETECTION_FS`), per sample: ``np.gradient``'s
+    values, without its full-length temporary array."""
+    filtered = _bandpass(x, DETECTION_FS, QRS_BAND_HZ)
+    slope = np.empty_like(filtered)
+    np.subtract(filtered[2:], filtered[:-2], out=slope[1:-1])  # central differences
+    slope[1:-1] /= 2.0
+    slope[0], slope[-1] = filtered[1] - filtered[0], filtered[-1] - filtered[-2]
+    return slope
+
+
+def _rms_envelope(slope: np.ndarray) -> np.ndarray:
+    """RMS of ``slope`` over a moving window of :data:`INTEGRATION_S`."""
     width = max(1, int(round(INTEGRATION_S * DETECTION_FS)))
     envelope = ndimage.uniform_filter1d(np.square(slope), width, mode="nearest")
-    np.sqrt(np.maximum(envelope, 0.0, out=envelope), out=envelope)
-    return envelope, np.abs(slope, out=slope)
+    return np.sqrt(np.maximum(envelope, 0.0, out=envelope), out=envelope)
 
 
 class _BeatDecider:
@@ -179,8 +189,9 @@ class _BeatDecider:
         return self.candidates[np.asarray(self.beats, dtype=np.int64)]
 
 
-def _plausible_qrs(envelope: np.ndarray, beats: np.ndarray, wave: np.ndarray) -> bool:
-    """Whether the detections stand out as QRS complexes do (``wave``: the band-passed input).
+def _plausible_qrs(at_beats: float, background: float, wave: np.ndarray) -> bool:
+    """Whether the detections stand out as QRS complexes do: ``at_beats`` and ``background``
+    are the median slope envelope at the beats and everywhere, ``wave`` the band-passed input.
 
     1. Against the background: in an ECG the slope envelope at the beats is many times its
        median level (>= 6.8x on every MIT-BIH record, 3x at -6 dB SNR in the NSTDB); white or
@@ -189,8 +200,7 @@ def _plausible_qrs(envelope: np.ndarray, beats: np.ndarray, wave: np.ndarray) ->
        the beats >= 0.03x the 1st-99th percentile range on MIT-BIH, 0.012x at -6 dB); filter
        edge transients on a smooth wave give < 0.001x.
     """
-    at_beats = float(np.median(envelope[beats]))
-    if at_beats <= MIN_BEAT_TO_BACKGROUND * float(np.median(envelope)):
+    if at_beats <= MIN_BEAT_TO_BACKGROUND * background:
         return False
     # Every 4th sample is plenty for two percentiles and 4x cheaper.
     low, high = np.percentile(wave[::4], [1, 99])
@@ -249,6 +259,8 @@ def detect_qrs_and_vf(
     if x.size < int(0.5 * fs) or np.ptp(x) == 0:
         return empty, []
 
+    # Each array below is 170 MB for a 24-hour record at 250 Hz: each is dropped (del) as soon
+    # as it has served, so that no more than three are held at once.
     x_det = in_pieces(lambda piece: resample(piece, fs, DETECTION_FS), x, fs, DETECTION_FS)
     # On the 250 Hz copy (cheaper to bring down to the VF rate than the input).
     scale = fs / DETECTION_FS
@@ -256,32 +268,33 @@ def detect_qrs_and_vf(
         (int(round(a * scale)), min(x.size, int(round(b * scale))))
         for a, b in detect_vf_spans(x_det, DETECTION_FS)
     ]
-    envelope, slope = _envelope_at_detection_rate(x_det)
-    del x_det  # no longer needed: free it before the input-rate band-pass below
-    peaks = _detect_beats(x, fs, envelope, slope)
+    slope = _slope_at_detection_rate(x_det)
+    del x_det
+    envelope = _rms_envelope(slope)
+    candidates, slope_near = _candidates(envelope, np.abs(slope, out=slope))
+    del slope
+    beats = np.zeros(0, dtype=np.int64)
+    if candidates.size and np.any(envelope > 0):  # a flat envelope has no beat
+        beats = _BeatDecider(envelope, candidates, slope_near, DETECTION_FS).run()
+    # The envelope at the beats against its background, before the envelope is dropped.
+    at_beats = float(np.median(envelope[beats])) if beats.size else 0.0
+    background = float(np.median(envelope))
+    del envelope
+    peaks = empty
+    if beats.size:
+        wave = _bandpass(x, fs, REFINE_BAND_HZ)
+        if _plausible_qrs(at_beats, background, wave):
+            approx = np.round(beats * (fs / DETECTION_FS)).astype(np.int64)
+            peaks = _refine(wave, fs, np.clip(approx, 0, x.size - 1))
     if drop_vf and vf_spans:
         peaks = peaks[~in_vf_spans(peaks, vf_spans)]
     return peaks, vf_spans
 
 
-def _detect_beats(x: np.ndarray, fs: float, envelope: np.ndarray, slope: np.ndarray) -> np.ndarray:
-    """R peaks (at ``fs``) from the envelope and |slope| at :data:`DETECTION_FS`."""
-    empty = np.zeros(0, dtype=np.int64)
-    if not np.any(envelope > 0):
-        return empty
+def _candidates(envelope: np.ndarray, abs_slope: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(candidate peaks of the envelope, the steepest |slope| within ±75 ms of each), at
+    :data:`DETECTION_FS`; the signal's edge value stands in beyond its ends."""
     candidates, _ = sps.find_peaks(envelope, distance=max(1, int(0.05 * DETECTION_FS)))
-    if candidates.size == 0:
-        return empty
-    # Steepest slope within ±75 ms of each candidate (computed at the candidates only; the
-    # signal's edge value stands in beyond its ends).
     half = int(0.075 * DETECTION_FS)
-    near = np.clip(candidates[:, None] + np.arange(-half, half + 1)[None, :], 0, slope.size - 1)
-    slope_near = slope[near].max(axis=1)
-    beats = _BeatDecider(envelope, candidates, slope_near, DETECTION_FS).run()
-    if beats.size == 0:
-        return empty
-    wave = _bandpass(x, fs, REFINE_BAND_HZ)
-    if not _plausible_qrs(envelope, beats, wave):
-        return empty
-    approx = np.round(beats * (fs / DETECTION_FS)).astype(np.int64)
-    return _refine(wave, fs, np.clip(approx, 0, x.size - 1))
+    steepest = ndimage.maximum_filter1d(abs_slope, 2 * half + 1, mode="nearest")
+    return candidates, steepest[candidates]

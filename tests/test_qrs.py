@@ -115,3 +115,19 @@ def test_speed_is_linear_not_quadratic(mitdb_dir):
     detect_qrs(signal, fs)
     t_long = time.perf_counter() - t0
     assert t_long < 20 * max(t_short, 0.01)
+
+
+def test_a_long_signal_is_detected_in_bounded_memory(mitdb_dir):
+    """Each 250 Hz array is dropped once it has served (a 24-hour record's are 170 MB each):
+    two hours of record 100 take about 3x the input at the peak (5.5x before)."""
+    import tracemalloc
+
+    x = np.tile(wfdb.rdrecord(str(mitdb_dir / "100")).p_signal[:, 0], 4)
+    tracemalloc.start()
+    try:
+        peaks = detect_qrs(x, 360.0)
+        peak_bytes = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert 4 * 2270 < peaks.size < 4 * 2280  # record 100 holds 2273 beats
+    assert peak_bytes < 4.0 * x.nbytes, f"{peak_bytes / x.nbytes:.2f}x the input"
