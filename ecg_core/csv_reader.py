@@ -96,17 +96,14 @@ def read_csv_signal(path: Path, fs: float | None) -> tuple[np.ndarray, float, li
 
     if plain and delimiter is not None:
         body_start = plain.offset_after(text, n_header_rows)
+        if _has_boolean_cell(text, body_start, plain.end):  # pandas would read them as 1/0
+            raise _not_a_number_error(
+                path.name, text[body_start : plain.end], _read_options(delimiter, decimal), names
+            )
         body: str | _FileRows
         if utf8_start is None:
             body = text[body_start : plain.end]
         else:  # parsed from the file: no copy of a text of hundreds of MB is held
-            if _has_boolean_cell(text, body_start, plain.end):
-                raise _not_a_number_error(
-                    path.name,
-                    text[body_start : plain.end],
-                    _read_options(delimiter, decimal),
-                    names,
-                )
             body = _FileRows(
                 path,
                 utf8_start + len(text[:body_start].encode("utf-8")),
@@ -346,15 +343,15 @@ def _parse_numbers(
 ) -> np.ndarray:
     """The data rows as numbers: ``lines``, or ``body`` (the same rows as one text, or as
     a byte range of the file, already checked for true/false cells)."""
+    options = _read_options(delimiter, decimal)
     if body is None:
         body = "\n".join(line.strip() if delimiter is None else line for line in lines)
-    options = _read_options(delimiter, decimal)
+        if _has_boolean_cell(body):  # pandas would read them as 1/0: a square wave
+            raise _not_a_number_error(file_name, body, options, names)
 
     def body_text() -> str:
         return body if isinstance(body, str) else body.text()
 
-    if isinstance(body, str) and _has_boolean_cell(body):  # pandas would read them as 1/0
-        raise _not_a_number_error(file_name, body, options, names)
     # Bytes, not io.StringIO: that holds 4 bytes a character.
     rows = io.BytesIO(body.encode("utf-8")) if isinstance(body, str) else body.open()
     try:
