@@ -35,7 +35,7 @@ from ecg_core import plots, synthetic
 from ecg_core.errors import ECGInputError
 from ecg_core.html_report import reference_html, tiles_html, write_html_report
 from ecg_core.io import read_record
-from ecg_core.pipeline import Report, analysis_leads, analyze
+from ecg_core.pipeline import Report, analyze, read_analysis_leads
 from ecg_core.preprocessing import validate_fs
 from ecg_core.record import Record
 
@@ -127,7 +127,7 @@ def _run_analysis(
     record: Record, mode: str, lead, progress=None, lead_names: list[str] | None = None
 ) -> tuple[Report, Session]:
     """Analyse ``record``; ``lead_names``: all of the upload's leads, for the lead menu, when
-    ``record`` holds only some of them (:func:`_read_analysed_leads`)."""
+    ``record`` holds only some of them (:func:`ecg_core.pipeline.read_analysis_leads`)."""
     _check_duration(record)
     model = get_model(mode)
     report = analyze(record, mode=mode, model=model, lead=_lead_arg(lead), progress=progress)
@@ -138,19 +138,6 @@ def _run_analysis(
         lead_names=list(lead_names or record.lead_names),
     )
     return report, session
-
-
-def _read_analysed_leads(paths: list[str], fs_hz: float | None, lead) -> tuple[Record, list[str]]:
-    """The uploaded record holding only the leads the analysis reads, the lead asked for
-    first (a 12-lead upload is 6x smaller in memory), and all of the upload's lead names."""
-    all_names: list[str] = []
-
-    def choose(names: list[str]) -> list[int]:
-        all_names.extend(names)
-        return analysis_leads(names, _lead_arg(lead))
-
-    record = read_record(paths, fs=fs_hz or None, max_bytes=MAX_REQUEST_BYTES, leads=choose)
-    return record, all_names
 
 
 OUTPUT_ROOT = Path(tempfile.mkdtemp(prefix="ecg_app_outputs_"))
@@ -218,8 +205,11 @@ def analyze_files(
                 f"{MAX_REQUEST_BYTES / 1e6:.0f} MB per request. Cut the record into shorter pieces."
             )
         progress(0.0, desc="Reading the record")
-        record, lead_names = _read_analysed_leads([str(p) for p in paths], fs_hz, lead)
-        chosen = AUTO_LEAD if _lead_arg(lead) is None else 0  # the lead asked for was read first
+        # Only the leads the analysis reads (a 12-lead upload is 6x smaller in memory); the
+        # lead menu still lists them all.
+        record, chosen, lead_names = read_analysis_leads(
+            [str(p) for p in paths], _lead_arg(lead), fs=fs_hz or None, max_bytes=MAX_REQUEST_BYTES
+        )
         report, session = _run_analysis(record, mode, chosen, _progress_fn(progress), lead_names)
     except ECGInputError as error:
         raise _user_error(error) from None

@@ -410,6 +410,27 @@ def analysis_leads(
     return [analysed, companion] if use_companion else [analysed]
 
 
+def read_analysis_leads(
+    source: Any, lead: str | int | None = None, second_lead: bool = True, **read_options: Any
+) -> tuple[Record, int | None, list[str]]:
+    """Read ``source`` (as :func:`ecg_core.io.read_record`, with ``read_options``) holding
+    only the leads :func:`analyze` reads (:func:`analysis_leads`), the lead asked for first.
+
+    Returns (record, the ``lead`` to give :func:`analyze` for it: 0 when one was asked for,
+    None to choose it by name again, all of the source's lead names).
+    """
+    from ecg_core.io import read_record
+
+    all_names: list[str] = []
+
+    def choose(names: list[str]) -> list[int]:
+        all_names.extend(names)
+        return analysis_leads(names, lead, second_lead)
+
+    record = read_record(source, leads=choose, **read_options)
+    return record, None if lead is None else 0, all_names
+
+
 def choose_leads(
     record: Record,
     lead: str | int | None = None,

@@ -77,22 +77,16 @@ def _init_worker(options: dict, n_threads: int | None) -> None:
 
 def analyze_one(name: str, source: str) -> tuple[str, str, str | None, str]:
     """Analyse one input and write its two files. Returns (name, source, error, message)."""
-    from ecg_core.io import read_record
-    from ecg_core.pipeline import analysis_leads, analyze
+    from ecg_core.pipeline import analyze, read_analysis_leads
 
     start = time.perf_counter()
-    lead, second_lead = _OPTIONS["lead"], not _OPTIONS["single_lead"]
+    second_lead = not _OPTIONS["single_lead"]
     try:
-        # Only the leads the analysis reads (a 24-hour 12-lead Holter is 4 GB as float64),
-        # the analysed one first: a lead asked for is then lead 0 of what was read.
-        record = read_record(
-            source,
-            fs=_OPTIONS["fs"],
-            leads=lambda names: analysis_leads(names, lead, second_lead),
+        # Only the leads the analysis reads: a 24-hour 12-lead Holter is 4 GB as float64.
+        record, lead, _ = read_analysis_leads(
+            source, _OPTIONS["lead"], second_lead, fs=_OPTIONS["fs"]
         )
-        report = analyze(
-            record, model=_MODEL, lead=None if lead is None else 0, second_lead=second_lead
-        )
+        report = analyze(record, model=_MODEL, lead=lead, second_lead=second_lead)
         out_dir = Path(_OPTIONS["out"])
         report.beats_csv(out_dir / f"{name}.beats.csv")
         report.to_json(out_dir / f"{name}.report.json")

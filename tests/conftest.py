@@ -54,3 +54,36 @@ def app_module():
     import app
 
     return app
+
+
+#: The standard 12 leads, as the 12-lead records of the tests name them.
+TWELVE_LEADS = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+
+
+@pytest.fixture()
+def twelve_lead_record(mitdb_dir):
+    """A function writing a 12-lead WFDB record ``h12`` (360 Hz, format 16) into a folder:
+    the first ``seconds`` of MIT-BIH 119 (PVCs) as lead II and V1, the other leads mixtures of
+    the two. Returns the record path (without extension)."""
+    import numpy as np
+    import wfdb
+
+    from ecg_core.io import read_record
+
+    def write(folder: Path, seconds: float) -> Path:
+        source = read_record(mitdb_dir / "119").signal[: int(seconds * 360)]
+        mlii, v1 = source[:, 0], source[:, 1]
+        leads = [0.5 * mlii, mlii, 0.5 * mlii - 0.2 * v1, -mlii, 0.3 * v1, 0.8 * mlii, v1]
+        leads += [v1 + k * 0.2 * mlii for k in range(1, 6)]
+        wfdb.wrsamp(
+            "h12",
+            fs=360,
+            units=["mV"] * 12,
+            sig_name=TWELVE_LEADS,
+            p_signal=np.column_stack(leads),
+            fmt=["16"] * 12,
+            write_dir=str(folder),
+        )
+        return folder / "h12"
+
+    return write

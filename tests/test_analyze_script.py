@@ -78,34 +78,23 @@ def test_analyze_script_workers_and_csv_rate(tmp_path):
     assert report["mode"] == "realtime" and report["fs"] == 250.0
 
 
-def test_a_12_lead_record_is_read_two_leads_and_analysed_alike(mitdb_dir, tmp_path, monkeypatch):
+def test_a_12_lead_record_is_read_two_leads_and_analysed_alike(
+    twelve_lead_record, tmp_path, monkeypatch
+):
     """analyze.py reads only the leads the analysis uses (the analysed one and its
     companion, ecg_core.pipeline.analysis_leads) and labels every beat as from the whole record."""
-    import numpy as np
-    import wfdb
+    from conftest import TWELVE_LEADS
 
     from ecg_core.io import read_record
     from ecg_core.pipeline import analysis_leads, analyze
 
-    names = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+    names = TWELVE_LEADS
     assert analysis_leads(names) == [1, 6]
     assert analysis_leads(names, "V5", second_lead=False) == [10]
     assert analysis_leads(names, "V5") == [10, 6]
     assert analysis_leads(["ECG"]) == [0]
 
-    source = read_record(mitdb_dir / "119").signal[: 120 * 360]  # MLII, V1; PVCs
-    mlii, v1 = source[:, 0], source[:, 1]
-    leads = [0.5 * mlii, mlii, 0.5 * mlii - 0.2 * v1, -mlii, 0.3 * v1, 0.8 * mlii, v1]
-    leads += [v1 + k * 0.2 * mlii for k in range(1, 6)]
-    wfdb.wrsamp(
-        "h12",
-        fs=360,
-        units=["mV"] * 12,
-        sig_name=names,
-        p_signal=np.column_stack(leads),
-        fmt=["16"] * 12,
-        write_dir=str(tmp_path),
-    )
+    twelve_lead_record(tmp_path, 120)
     out = tmp_path / "out"
     result = run_script(str(tmp_path / "h12"), "--out", str(out))
     assert result.returncode == 0, result.stderr

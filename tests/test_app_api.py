@@ -376,35 +376,23 @@ def test_the_header_names_the_classified_leads(app_module, mitdb_dir):
     assert app_module._leads_text(analyze(short, model=model, second_lead=False)) == "MLII"
 
 
-def test_an_upload_is_read_as_the_leads_the_analysis_uses(app_module, mitdb_dir, tmp_path):
+def test_an_upload_is_read_as_the_leads_the_analysis_uses(app_module, twelve_lead_record, tmp_path):
     """Of a 12-lead upload the app holds the analysed lead and its companion only, the lead
     menu still lists every lead, and the labels equal those of the whole record."""
-    import wfdb
+    from conftest import TWELVE_LEADS
 
     from ecg_core.io import read_record
-    from ecg_core.pipeline import analyze
+    from ecg_core.pipeline import analyze, read_analysis_leads
 
-    source = read_record(mitdb_dir / "119").signal[: 60 * 360]
-    mlii, v1 = source[:, 0], source[:, 1]
-    names = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
-    leads = [0.5 * mlii, mlii, 0.5 * mlii - 0.2 * v1, -mlii, 0.3 * v1, 0.8 * mlii, v1]
-    leads += [v1 + k * 0.2 * mlii for k in range(1, 6)]
-    wfdb.wrsamp(
-        "h12",
-        fs=360,
-        units=["mV"] * 12,
-        sig_name=names,
-        p_signal=np.column_stack(leads),
-        fmt=["16"] * 12,
-        write_dir=str(tmp_path),
-    )
+    names = TWELVE_LEADS
+    twelve_lead_record(tmp_path, 60)
     files = [str(tmp_path / "h12.hea"), str(tmp_path / "h12.dat")]
     whole = read_record(tmp_path / "h12")
     model = app_module.get_model("diagnostic")
     for lead, expected, classified in [("auto", "II", "II + V1"), ("10", "V5", "V5 + V1")]:
-        record, all_names = app_module._read_analysed_leads(files, None, lead)
+        record, chosen, all_names = read_analysis_leads(files, app_module._lead_arg(lead))
         assert all_names == names and record.n_leads == 2 and record.lead_names[0] == expected
-        chosen = app_module.AUTO_LEAD if lead == "auto" else 0
+        assert chosen == (None if lead == "auto" else 0)
         report, session = app_module._run_analysis(record, "diagnostic", chosen, None, all_names)
         assert report.lead_name == expected and report.summary["classified_leads"] == classified
         assert session.lead_names == names
