@@ -775,13 +775,12 @@ def _holter_child(path: str, mode: str, threads: int, conn) -> None:
 
     import torch
 
-    from ecg_core.io import read_record
-    from ecg_core.pipeline import analysis_leads, analyze
+    from ecg_core.pipeline import analyze, read_analysis_leads
 
     try:
         torch.set_num_threads(threads)
         start = time.perf_counter()
-        record = read_record(path, leads=analysis_leads)  # the leads analyze.py reads
+        record, _, _ = read_analysis_leads(path)  # the leads analyze.py reads
         read_s = time.perf_counter() - start
         start = time.perf_counter()
         report = analyze(record, mode=mode)
