@@ -29,6 +29,12 @@ DS2: tuple[str, ...] = tuple(
     "100 103 105 111 113 117 121 123 200 202 210 212 213 214 219 221 222 228 231 232 233 234".split()
 )
 PACED: tuple[str, ...] = ("102", "104", "107", "217")
+#: Fixed DS1 validation records (train.py --early-stop / --hold-out-val), chosen by their DS1
+#: class counts only so that S- and V-rich records sit on both sides: val S = 321 (118, 201,
+#: 220), V = 658 (119, 201, 118); train keeps 209, 207, 223, 124 (S) and 208, 106, 203, 223,
+#: 207, 215 (V) and all of F's 208.
+DS1_VAL_RECORDS: tuple[str, ...] = ("101", "118", "119", "201", "220")
+DS1_TRAIN_RECORDS: tuple[str, ...] = tuple(r for r in DS1 if r not in DS1_VAL_RECORDS)
 MITDB_ALL: tuple[str, ...] = tuple(sorted((*DS1, *DS2, *PACED)))
 
 

@@ -11,15 +11,9 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from ecg_core.aami import AAMI_CLASSES, DS1
+from ecg_core.aami import AAMI_CLASSES
 from ecg_core.dataset import BeatDataset
 from ecg_core.features import centre_windows, morphology
-
-#: Fixed DS1 validation records, chosen by their DS1 class counts only so that S- and V-rich
-#: records sit on both sides: val S = 321 (118, 201, 220), V = 658 (119, 201, 118);
-#: train keeps 209, 207, 223, 124 (S) and 208, 106, 203, 223, 207, 215 (V) and all of F's 208.
-DS1_VAL_RECORDS: tuple[str, ...] = ("101", "118", "119", "201", "220")
-DS1_TRAIN_RECORDS: tuple[str, ...] = tuple(r for r in DS1 if r not in DS1_VAL_RECORDS)
 
 
 def record_bounds(record_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

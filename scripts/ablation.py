@@ -4,11 +4,16 @@ For each checkpoint folder (written by ``scripts/train.py``):
 - the SVDB subset zero-shot (another recorder, 128 Hz), V and S Se / +P, on the annotated
   beats and end to end on our own detections (what the product does);
 - the five DS1 validation records, reference beats, and false S on record 201 (atrial
-  fibrillation) — a held-out figure only for runs trained with ``--early-stop``; the others
-  trained on these records, and the table says so.
+  fibrillation) — a held-out figure only for runs trained with ``--early-stop`` or
+  ``--hold-out-val``; the others trained on these records, and the table says so;
+- both sets as the product runs (``pipeline.analyze``: two leads, template, AF and SVT steps),
+  for single runs.
 
     python scripts/ablation.py /tmp/runs/* --out results/ablation.json
     python scripts/ablation.py /tmp/runs/a+/tmp/runs/b --out ...   # the mean of two runs
+
+It ends with a markdown table of each recipe's seeds pooled (runs that differ only by
+``--seed``), scored as the product runs.
 
 The training arguments of each run are read from its ``train_log.json``.
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,13 +33,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from evaluate import evaluate_record, read_annotated_record, reference_beats  # noqa: E402
+from evaluate import (  # noqa: E402
+    evaluate_record,
+    product_counts,
+    product_reports,
+    read_annotated_record,
+    reference_beats,
+)
 
-from ecg_core.aami import AAMI_CLASSES  # noqa: E402
+from ecg_core.aami import AAMI_CLASSES, DS1_VAL_RECORDS  # noqa: E402
 from ecg_core.classifier import load_model  # noqa: E402
 from ecg_core.metrics import percent_scores  # noqa: E402
 from ecg_core.preprocessing import select_lead  # noqa: E402
-from ecg_core.training import DS1_VAL_RECORDS, confusion, per_class_scores  # noqa: E402
+from ecg_core.training import confusion, per_class_scores  # noqa: E402
 
 S, V = AAMI_CLASSES.index("S"), AAMI_CLASSES.index("V")
 
@@ -67,6 +79,13 @@ def score_detected(model, paths: list[Path]) -> dict:
         np.asarray(evaluate_record(p, "classify", "detected", labeller_for=labeller_for)["counts"])
         for p in paths
     )
+    return percent_scores(counts)
+
+
+def score_product(model, paths: list[Path]) -> dict:
+    """Totals over records analysed as the app does (``pipeline.analyze``: two leads, our
+    detections, template, AF and SVT steps): the figure a user of the product sees."""
+    counts = sum(product_counts(*result) for result in product_reports(model, paths))
     return percent_scores(counts)
 
 
@@ -107,6 +126,32 @@ def describe(log: dict) -> str:
     return " ".join(diff) or "(defaults)"
 
 
+def seed_summary(rows: list[dict]) -> str:
+    """Markdown: the runs of each recipe (seeds pooled), as the product scores them: mean
+    V and S Se / +P over the seeds and the range of their F1, on the DS1 validation records
+    and on the SVDB subset."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        if row.get("svdb_product"):
+            recipe = re.sub(r"\s*--seed \d+", "", row["recipe"]).strip() or "(defaults)"
+            groups.setdefault((row["mode"], recipe), []).append(row)
+
+    def cell(runs: list[dict], key: str, c: str) -> str:
+        se, ppv = (np.mean([r[key][c][m] for r in runs]) for m in ("se", "ppv"))
+        f1 = [r[key][c]["f1"] for r in runs]
+        return f"{se:.1f} / {ppv:.1f} ({min(f1):.1f}-{max(f1):.1f})"
+
+    lines = [
+        "| mode | recipe | seeds | DS1 val V | DS1 val S | SVDB V | SVDB S |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (mode, recipe), runs in groups.items():
+        held_out = "" if all(r["val_held_out"] for r in runs) else " (DS1 val trained on)"
+        cells = [cell(runs, k, c) for k in ("ds1_val_product", "svdb_product") for c in "VS"]
+        lines.append(f"| {mode} | `{recipe}`{held_out} | {len(runs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+", help="run folders; A+B+C for an ensemble")
@@ -129,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
         svdb = score_records(model, svdb_paths)
         svdb_detected = score_detected(model, svdb_paths)
         val = score_records(model, val_paths)
+        # The product's own steps need one network (an ensemble row has no single model).
+        product = len(models) == 1
         recipe = describe(log)
         if len(folders) > 1:
             recipe = "mean of: " + " | ".join(describe(g) for g in logs)
@@ -141,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
             "svdb": svdb["scores"],
             "svdb_detected": svdb_detected,
             "ds1_val": val["scores"],
+            "svdb_product": score_product(model, svdb_paths) if product else None,
+            "ds1_val_product": score_product(model, val_paths) if product else None,
             "false_S_201": val["per_record"]["201"]["false_S"],
         }
         rows.append(row)
@@ -148,17 +197,25 @@ def main(argv: list[str] | None = None) -> int:
         def pair(sc, c):
             return f"{sc[c]['se']:.1f} / {sc[c]['ppv']:.1f}"
 
-        print(
+        line = (
             f"{folder.name}: {row['mode']} {row['recipe']} | SVDB V {pair(svdb['scores'], 'V')} "
             f"S {pair(svdb['scores'], 'S')} | detected V {pair(svdb_detected, 'V')} "
             f"S {pair(svdb_detected, 'S')} | 201 false S {row['false_S_201']}"
-            f"{'' if row['val_held_out'] else ' (trained on)'}",
-            flush=True,
+            f"{'' if row['val_held_out'] else ' (trained on)'}"
         )
+        if product:
+            line += (
+                f" | product: SVDB V {pair(row['svdb_product'], 'V')} "
+                f"S {pair(row['svdb_product'], 'S')}, DS1 val V "
+                f"{pair(row['ds1_val_product'], 'V')} S {pair(row['ds1_val_product'], 'S')}"
+            )
+        print(line, flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     command = "python scripts/ablation.py " + " ".join(str(c) for c in args.checkpoints)
     args.out.write_text(json.dumps({"command": command, "runs": rows}, indent=1) + "\n")
     print(f"wrote {args.out}")
+    print("Se / +P, mean over the seeds (range of their F1), end to end as the product runs:")
+    print(seed_summary(rows))
     return 0
 
 

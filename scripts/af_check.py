@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     model = load_model(args.checkpoint)
-    sets = development_sets(args.mitdb, args.svdb)
+    sets = development_sets(args.mitdb, args.svdb, args.ds1)
     result = {"checkpoint": args.checkpoint, "databases": {}}
     for name, paths in sets.items():
         rows = []

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     for checkpoint in args.checkpoints:
         model = load_model(checkpoint)
         rows = result["checkpoints"][checkpoint] = {}
-        for name, paths in development_sets(args.mitdb, args.svdb).items():
+        for name, paths in development_sets(args.mitdb, args.svdb, args.ds1).items():
             rows[name] = {}
             for setting, align in SETTINGS.items():
                 model.align_windows = align

@@ -54,6 +54,7 @@ from ecg_core.aami import (  # noqa: E402
     AAMI_CLASSES,
     CLASS_INDEX,
     DS1,
+    DS1_VAL_RECORDS,
     DS2,
     PACED,
     SYMBOL_TO_AAMI,
@@ -88,18 +89,28 @@ COUNT_KEYS = ("tp", "fp", "fn", "excluded")
 
 
 def add_development_sets_arguments(parser: argparse.ArgumentParser) -> None:
-    """--mitdb and --svdb: where the development sets of :func:`development_sets` live."""
+    """--mitdb, --svdb and --ds1: the development sets of :func:`development_sets`."""
     data = Path(__file__).resolve().parents[2] / "shared" / "data"
     parser.add_argument("--mitdb", type=Path, default=data / "mitdb")
     parser.add_argument("--svdb", type=Path, default=data / "svdb-adapt")
+    parser.add_argument(
+        "--ds1",
+        choices=("all", "validation"),
+        default="all",
+        help="which MIT-BIH DS1 records: all 22, or the 5 validation records (held out by "
+        "models trained with train.py --hold-out-val or --early-stop)",
+    )
 
 
-def development_sets(mitdb: Path, svdb: Path) -> dict[str, list[Path]]:
+def development_sets(mitdb: Path, svdb: Path, ds1: str = "all") -> dict[str, list[Path]]:
     """The record paths the development scripts score (never DS2): the SVDB subset (another
-    recorder) and MIT-BIH DS1 (the training patients)."""
+    recorder) and MIT-BIH DS1 (the training patients), all of it or its validation records."""
+    if ds1 not in ("all", "validation"):
+        raise ValueError(f"ds1 must be 'all' or 'validation', not {ds1!r}")
+    name, records = ("MIT-BIH DS1", DS1) if ds1 == "all" else ("DS1 validation", DS1_VAL_RECORDS)
     return {
         "SVDB subset": [p.with_suffix("") for p in sorted(Path(svdb).glob("*.hea"))],
-        "MIT-BIH DS1": [Path(mitdb) / r for r in DS1],
+        name: [Path(mitdb) / r for r in records],
     }
 
 

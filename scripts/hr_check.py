@@ -109,7 +109,7 @@ def main() -> None:
     args = parser.parse_args()
 
     model = load_model(args.checkpoint)
-    sets = development_sets(args.mitdb, args.svdb)
+    sets = development_sets(args.mitdb, args.svdb, args.ds1)
     sets["MIT-BIH paced (in neither DS1 nor DS2)"] = [args.mitdb / r for r in PACED]
     nstdb = sorted(p.with_suffix("") for p in args.nstdb.glob("1[01]?e*.hea"))
     snr_db = {p: int(p.name[4:].replace("_", "-")) for p in nstdb}  # 118e_6: -6 dB

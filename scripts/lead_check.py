@@ -1,7 +1,8 @@
 """One lead or two: end-to-end S and V with and without the companion lead (never DS2).
 
 For each checkpoint, on the development sets: the SVDB subset (another recorder) and MIT-BIH
-DS1 (the training patients, so only a sanity check there): our own detections, labelled from
+DS1 (the training patients, so only a sanity check there, unless ``--ds1 validation`` scores
+the records a ``--hold-out-val`` model never saw): our own detections, labelled from
 the analysed lead alone (``--single-lead``) and from the mean of it and its companion lead
 (``ecg_core.preprocessing.companion_lead``, the product's default). Several checkpoints (the
 shipped model and its teachers) show whether a change survives the seed noise.
@@ -25,18 +26,15 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import evaluate as ev  # noqa: E402  (scripts/evaluate.py)
 
-from ecg_core.aami import DS1  # noqa: E402
 from ecg_core.metrics import metrics_from_counts, percent_scores  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data"
 
-
-def score(checkpoint: str, data_dir: Path, records: list[str], second_lead: bool) -> dict:
+def score(checkpoint: str, paths: list[Path], second_lead: bool) -> dict:
     """End-to-end S/V scores in % (totals), the false beats (detections that match no
     reference beat) by the label they were given, and V Se/+P per record."""
     result = ev.evaluate(
-        data_dir,
-        records,
+        paths[0].parent,  # a development set is one database's records
+        [p.name for p in paths],
         task="classify",
         beats="detected",
         labeller_for=ev.ModelLabellerFactory(checkpoint),
@@ -56,7 +54,7 @@ def score(checkpoint: str, data_dir: Path, records: list[str], second_lead: bool
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+", help="checkpoint folders")
-    parser.add_argument("--data-root", type=Path, default=DATA)
+    ev.add_development_sets_arguments(parser)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument(
         "--two-leads-only",
@@ -64,19 +62,15 @@ def main(argv: list[str] | None = None) -> int:
         help="skip the one-lead runs (to compare checkpoints as the product runs them)",
     )
     args = parser.parse_args(argv)
-    svdb = args.data_root / "svdb-adapt"
-    sets = {
-        "SVDB subset": (svdb, sorted(p.stem for p in svdb.glob("*.hea"))),
-        "MIT-BIH DS1 (trained on)": (args.data_root / "mitdb", list(DS1)),
-    }
+    sets = ev.development_sets(args.mitdb, args.svdb, args.ds1)
     result: dict = {"beats": "detected", "checkpoints": {}}
     for checkpoint in args.checkpoints:
         rows = result["checkpoints"][checkpoint] = {}
-        for name, (data_dir, records) in sets.items():
+        for name, paths in sets.items():
             rows[name] = {}
             settings = (("one lead", False), ("two leads", True))
             for key, second_lead in settings[1:] if args.two_leads_only else settings:
-                sc = rows[name][key] = score(checkpoint, data_dir, records, second_lead)
+                sc = rows[name][key] = score(checkpoint, paths, second_lead)
                 print(
                     f"{checkpoint} | {name} | {key}: V {sc['V']['se']:.1f} / "
                     f"{sc['V']['ppv']:.1f} (F1 {sc['V']['f1']:.1f}) | S {sc['S']['se']:.1f} / "

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     for checkpoint in args.checkpoints:
         model = load_model(checkpoint)
         rows = result["checkpoints"][checkpoint] = {}
-        for name, paths in development_sets(args.mitdb, args.svdb).items():
+        for name, paths in development_sets(args.mitdb, args.svdb, args.ds1).items():
             totals = {t: np.zeros((n + 1, n + 1), dtype=np.int64) for t in thresholds}
             for report, ref_samples, ref_labels in product_reports(model, paths):
                 labels = report.beats["label"].map(CLASS_INDEX).to_numpy(np.int64)

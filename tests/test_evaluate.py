@@ -173,3 +173,22 @@ def test_exclude_noisy_on_nstdb_minus_6_db_and_clean_mitdb(nstdb_dir, mitdb_dir,
     clean = ev.evaluate(mitdb_dir, ["100"], task="qrs", log=lambda _: None, exclude_noisy=True)
     assert clean["excluded_percent"] < 1.0
     assert clean["n_beats"] + clean["excluded_beats"] == 2273
+
+
+def test_development_sets_never_include_ds2_and_can_be_the_validation_records(tmp_path):
+    from ecg_core.aami import DS1, DS1_VAL_RECORDS, DS2
+
+    evaluate = load_script("evaluate")
+    svdb = tmp_path / "svdb"
+    svdb.mkdir()
+    for name in ("801", "800"):
+        (svdb / f"{name}.hea").write_text("")
+    everything = evaluate.development_sets(tmp_path / "mitdb", svdb)
+    held_out = evaluate.development_sets(tmp_path / "mitdb", svdb, "validation")
+    assert [p.name for p in everything["SVDB subset"]] == ["800", "801"]
+    assert [p.name for p in everything["MIT-BIH DS1"]] == list(DS1)
+    assert [p.name for p in held_out["DS1 validation"]] == list(DS1_VAL_RECORDS)
+    names = {p.name for paths in (*everything.values(), *held_out.values()) for p in paths}
+    assert not names & set(DS2)
+    with pytest.raises(ValueError, match="'all' or 'validation'"):
+        evaluate.development_sets(tmp_path / "mitdb", svdb, "DS2")

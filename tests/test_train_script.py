@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from _scripts import load_script
 
@@ -67,3 +68,23 @@ def test_distillation_loss_is_cross_entropy_against_soft_targets():
     student = soft.log().clone().requires_grad_(True)
     distillation_loss(student, soft).backward()
     assert student.grad.abs().max() < 1e-6
+
+
+def test_hold_out_val_never_trains_on_the_validation_records(mitdb_dir, tmp_path):
+    from ecg_core.aami import DS1_VAL_RECORDS
+
+    train = load_script("train")
+    out = tmp_path / "held_out"
+    argv = ["--mode", "realtime", "--data-dir", str(mitdb_dir), "--noise-dir", ""]
+    argv += ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "32", "--ensemble", "0"]
+    assert train.main([*argv, "--hold-out-val", "--out", str(out)]) == 0
+    log = json.loads((out / "train_log.json").read_text())
+    assert log["val_records_trained_on"] is False and log["args"]["early_stop"] is False
+    trained = {name.split(":")[0] for name in log["train_records"]}
+    assert trained and not trained & set(DS1_VAL_RECORDS)
+    # a teacher that saw the validation records cannot teach a held-out student
+    log["val_records_trained_on"] = True
+    (out / "train_log.json").write_text(json.dumps(log))
+    student = [*argv, "--hold-out-val", "--teacher", str(out), "--out", str(tmp_path / "s")]
+    with pytest.raises(SystemExit, match="trained on the DS1 validation records"):
+        train.main(student)
