@@ -35,8 +35,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from evaluate import (  # noqa: E402
     evaluate_record,
-    product_counts,
-    product_reports,
+    product_totals,
     read_annotated_record,
     reference_beats,
 )
@@ -79,13 +78,6 @@ def score_detected(model, paths: list[Path]) -> dict:
         np.asarray(evaluate_record(p, "classify", "detected", labeller_for=labeller_for)["counts"])
         for p in paths
     )
-    return percent_scores(counts)
-
-
-def score_product(model, paths: list[Path]) -> dict:
-    """Totals over records analysed as the app does (``pipeline.analyze``: two leads, our
-    detections, template, AF and SVT steps): the figure a user of the product sees."""
-    counts = sum(product_counts(*result) for result in product_reports(model, paths))
     return percent_scores(counts)
 
 
@@ -174,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         svdb = score_records(model, svdb_paths)
         svdb_detected = score_detected(model, svdb_paths)
         val = score_records(model, val_paths)
-        # The product's own steps need one network (an ensemble row has no single model).
+        # The product's own steps (pipeline.analyze: two leads, template, AF and SVT steps)
+        # need one network; an ensemble row has none.
         product = len(models) == 1
         recipe = describe(log)
         if len(folders) > 1:
@@ -188,8 +181,10 @@ def main(argv: list[str] | None = None) -> int:
             "svdb": svdb["scores"],
             "svdb_detected": svdb_detected,
             "ds1_val": val["scores"],
-            "svdb_product": score_product(model, svdb_paths) if product else None,
-            "ds1_val_product": score_product(model, val_paths) if product else None,
+            "svdb_product": percent_scores(product_totals(model, svdb_paths)) if product else None,
+            "ds1_val_product": percent_scores(product_totals(model, val_paths))
+            if product
+            else None,
             "false_S_201": val["per_record"]["201"]["false_S"],
         }
         rows.append(row)

@@ -42,7 +42,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from evaluate import product_counts, product_reports  # noqa: E402
+from evaluate import product_totals  # noqa: E402
 
 from ecg_core.aami import DS2, resolve_record_list  # noqa: E402
 from ecg_core.adaptation import (  # noqa: E402
@@ -159,13 +159,6 @@ def beat_sequences(
     return concat_datasets([data, other], ["", f":{OTHER_LEAD}"])
 
 
-def end_to_end_scores(classifier: BeatClassifier, paths: list[Path]) -> tuple[dict, np.ndarray]:
-    """(percent scores, count matrix) of the records at ``paths`` analysed as the app does
-    (two leads, our own detections, AF and SVT steps) with ``classifier``."""
-    counts = sum(product_counts(*found) for found in product_reports(classifier, paths))
-    return percent_scores(counts), counts
-
-
 def short_e2e(scores: dict) -> str:
     return " | ".join(
         f"{c} Se {scores[c]['se']:5.1f} +P {scores[c]['ppv']:5.1f} F1 {scores[c]['f1']:5.2f}"
@@ -272,7 +265,8 @@ def main(argv=None) -> int:
         _, labels0, probs0 = predict_records(base, data, records)
         zero_shot = scores(labels0, probs0, database, records, cfg.mode)
         print(f"zero-shot, all records     : {short(zero_shot)}")
-        zero_shot_e2e, _ = end_to_end_scores(load_model(folder), [data_dir / r for r in records])
+        paths = [data_dir / r for r in records]
+        zero_shot_e2e = percent_scores(product_totals(load_model(folder), paths))
         print(f"zero-shot, end to end      : {short_e2e(zero_shot_e2e)}")
         held_labels, held_probs, per_fold, held_counts = [], [], [], []
         for k, test in enumerate(folds):
@@ -288,9 +282,10 @@ def main(argv=None) -> int:
             )
             _, labels, probs = predict_records(adapted, data, test)
             _, labels_zs, probs_zs = predict_records(base, data, test)
-            e2e, counts = end_to_end_scores(
+            counts = product_totals(
                 BeatClassifier(adapted, name=f"adapted, fold {k + 1}"), [data_dir / r for r in test]
             )
+            e2e = percent_scores(counts)
             held_counts.append(counts)
             fold = {
                 "test_records": test,

@@ -25,8 +25,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 from evaluate import (  # noqa: E402
     add_development_sets_arguments,
     development_sets,
-    product_counts,
-    product_reports,
+    product_totals,
     write_result,
 )
 
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             rows[name] = {}
             for setting, align in SETTINGS.items():
                 model.align_windows = align
-                counts = sum(product_counts(*found) for found in product_reports(model, paths))
+                counts = product_totals(model, paths)
                 scores = percent_scores(counts)
                 scores["false_beats"] = metrics_from_counts(counts)["false_beats"]
                 rows[name][setting] = scores

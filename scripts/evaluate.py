@@ -174,6 +174,12 @@ def product_counts(
     return count_matrix(*end_to_end_pairs(ref_samples, ref_labels, detected, labels, tolerance))
 
 
+def product_totals(model: BeatClassifier, paths: list[Path]) -> np.ndarray:
+    """The count matrix summed over the records at ``paths``, each analysed as the app does
+    (:func:`product_reports`): the development scripts' end-to-end figure."""
+    return sum(product_counts(*found) for found in product_reports(model, paths))
+
+
 @dataclass
 class DetectedRecord:
     """One annotated record run end to end: the lead the product picks, our detections
