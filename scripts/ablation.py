@@ -66,16 +66,23 @@ def score_records(model, paths: list[Path]) -> dict:
 
 
 def score_detected(model, paths: list[Path]) -> dict:
-    """Totals over records end to end: our QRS detector, then the model (as the product
-    runs). SVDB's annotations sit ~16 ms before the R peak that MIT-BIH's annotations and our
-    detector mark (scripts/annotation_offsets.py), so reference-beat windows there are
-    off-centre; detected ones are not."""
+    """Totals over records, our QRS detector's beats labelled by the model on the analysed
+    lead alone (the network and its AF step; the product's second lead and SVT step are in
+    the ``*_product`` figures). SVDB's annotations sit ~16 ms before the R peak that
+    MIT-BIH's annotations and our detector mark (scripts/annotation_offsets.py), so
+    reference-beat windows there are off-centre; detected ones are not."""
 
     def labeller_for(record):
-        return lambda signal, fs, r_peaks: model.classify(signal, fs, r_peaks).labels
+        return lambda leads, fs, r_peaks, lead_spans: (
+            model.classify(leads[:, 0], fs, r_peaks).labels
+        )
 
     counts = sum(
-        np.asarray(evaluate_record(p, "classify", "detected", labeller_for=labeller_for)["counts"])
+        np.asarray(
+            evaluate_record(
+                p, "classify", "detected", labeller_for=labeller_for, second_lead=False
+            )["counts"]
+        )
         for p in paths
     )
     return percent_scores(counts)

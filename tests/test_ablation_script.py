@@ -27,3 +27,11 @@ def test_seed_summary_pools_runs_that_differ_only_by_seed():
         " | 75.0 / 65.0 (65.0-75.0) | 45.0 / 45.0 (40.0-50.0) |"
     )
     assert "`--ema 0.0` (DS1 val trained on) | 1 |" in lines[3]
+
+
+def test_scores_on_detected_beats_run_on_a_real_record(mitdb_dir):
+    from ecg_core.classifier import load_model
+
+    ablation = load_script("ablation")
+    scores = ablation.score_detected(load_model("diagnostic"), [mitdb_dir / "119"])
+    assert scores["V"]["n"] > 400 and scores["V"]["se"] > 90  # 119: bigeminy, clean V
