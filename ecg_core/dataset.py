@@ -325,6 +325,20 @@ def build_noisy_copies(
     return _assemble(parts, records, cache_path)
 
 
+def both_leads(
+    data_dir: str | Path, records: list[str] | tuple[str, ...], causal: bool, **options
+) -> BeatDataset:
+    """The records' beats on their first lead, then the same beats on their other lead
+    (:data:`OTHER_LEAD`), each lead its own beat sequence: ``"<record>"`` keeps its name (what
+    validation reads) and the other lead is ``"<record>:other"``. Beat ``i`` of the first half
+    is beat ``i + len // 2`` of the second. ``options`` go to :func:`build_beat_dataset`."""
+    first = build_beat_dataset(data_dir, records, causal=causal, **options)
+    other = build_beat_dataset(data_dir, records, causal=causal, lead=OTHER_LEAD, **options)
+    if len(first) != len(other):  # both leads are cut at the same annotated / detected beats
+        raise ValueError(f"the two leads hold {len(first)} and {len(other)} beats")
+    return concat_datasets([first, other], ["", f":{OTHER_LEAD}"])
+
+
 def concat_datasets(parts: list[BeatDataset], suffixes: list[str]) -> BeatDataset:
     """One dataset from several (e.g. the same records in two leads), records renamed
     ``name + suffix`` so that each lead stays its own beat sequence (record_ids offset)."""

@@ -59,10 +59,9 @@ from ecg_core.classifier import (  # noqa: E402
     load_model,
 )
 from ecg_core.dataset import (  # noqa: E402
-    OTHER_LEAD,
     BeatDataset,
+    both_leads,
     build_beat_dataset,
-    concat_datasets,
     load_noise_records,
 )
 from ecg_core.hub import resolve_checkpoint  # noqa: E402
@@ -152,11 +151,9 @@ def beat_sequences(
     lead its own beat sequence ``"<record>:other"`` (what :func:`adapt_model` trains on)."""
     if leads == 2 and lead is not None:
         raise SystemExit("--lead picks one lead: give it with --leads 1")
-    data = build_beat_dataset(data_dir, records, causal=causal, lead=lead, **kwargs)
     if leads == 1:
-        return data
-    other = build_beat_dataset(data_dir, records, causal=causal, lead=OTHER_LEAD, **kwargs)
-    return concat_datasets([data, other], ["", f":{OTHER_LEAD}"])
+        return build_beat_dataset(data_dir, records, causal=causal, lead=lead, **kwargs)
+    return both_leads(data_dir, records, causal=causal, **kwargs)
 
 
 def short_e2e(scores: dict) -> str:

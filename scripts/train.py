@@ -60,6 +60,7 @@ from ecg_core.aami import AAMI_CLASSES, DS1, DS1_TRAIN_RECORDS, DS1_VAL_RECORDS 
 from ecg_core.classifier import FP32_WEIGHTS, INT8_WEIGHTS, load_model, predict_beats  # noqa: E402
 from ecg_core.dataset import (  # noqa: E402
     OTHER_LEAD,
+    both_leads,
     build_beat_dataset,
     build_noisy_copies,
     concat_datasets,
@@ -333,7 +334,12 @@ def main(argv=None) -> int:
         n_rr=(3 if causal else 5) + (1 if args.rr_cv else 0),
     )
 
-    data = build_beat_dataset(
+    if args.lead_mix and not args.other_lead:
+        raise SystemExit("--lead-mix needs --other-lead")
+    if args.cross_lead_targets and not (args.other_lead and teacher_dirs):
+        raise SystemExit("--cross-lead-targets needs --other-lead and teachers (--ensemble N)")
+    build = both_leads if args.other_lead else build_beat_dataset
+    data = build(
         args.data_dir,
         DS1,
         causal=causal,
@@ -343,24 +349,10 @@ def main(argv=None) -> int:
     train_records = list(DS1_TRAIN_RECORDS) if hold_out_val else list(DS1)
     val_records = list(DS1_VAL_RECORDS)
     train_names = list(train_records)
-    if args.lead_mix and not args.other_lead:
-        raise SystemExit("--lead-mix needs --other-lead")
-    if args.cross_lead_targets and not (args.other_lead and teacher_dirs):
-        raise SystemExit("--cross-lead-targets needs --other-lead and teachers (--ensemble N)")
     if args.other_lead:
-        other = build_beat_dataset(
-            args.data_dir,
-            DS1,
-            causal=causal,
-            lead=OTHER_LEAD,
-            positions=args.positions,
-            false_detections=args.false_detections,
-        )
-        # MLII records keep their names (validation reads them); the other lead is "<r>:other"
-        n_mlii = len(data)
-        data = concat_datasets([data, other], ["", f":{OTHER_LEAD}"])
         train_names += [f"{r}:{OTHER_LEAD}" for r in train_records]
-        partner = np.concatenate([np.arange(n_mlii) + n_mlii, np.arange(n_mlii)])  # same beat
+        half = len(data) // 2
+        partner = np.concatenate([np.arange(half) + half, np.arange(half)])  # the same beat
     if args.noisy_copies:
         # Each training record once more in muscle noise, with the detector's false detections
         # there as Q. NSTDB's own test records use electrode-motion noise ("em"), not this.

@@ -57,6 +57,14 @@ def test_other_lead_is_the_non_mlii_lead_and_concat_keeps_sequences(mitdb_dir, t
     # record ids stay contiguous per sequence and point at the right record
     assert np.all(np.diff(both.record_ids) >= 0)
     np.testing.assert_array_equal(both.subset(["100:other"]).windows, ot.subset(["100"]).windows)
+    # both_leads: the same, built in one call, and beat i's partner is beat i + n / 2
+    from ecg_core.dataset import both_leads
+
+    built = both_leads(mitdb_dir, ["114", "100"], causal=True, cache_dir=tmp_path)
+    assert built.records.tolist() == both.records.tolist()
+    np.testing.assert_array_equal(built.windows, both.windows)
+    half = len(built) // 2
+    np.testing.assert_array_equal(built.samples[:half], built.samples[half:])
 
 
 def test_recorder_augment_matches_morphology_of_filtered_beats(mitdb_dir):
