@@ -15,13 +15,17 @@ from ecg_core.classifier import load_model
 REPO = Path(__file__).resolve().parents[1]
 
 
-def test_defaults_are_the_shipped_recipe():
-    args = load_script("train").parse_args(["--mode", "diagnostic", "--out", "x"])
+@pytest.mark.parametrize("mode", ["diagnostic", "realtime"])
+def test_defaults_are_the_shipped_recipe(mode):
+    args = load_script("train").parse_args(["--mode", mode, "--out", "x"])
     # what checkpoints/*/train_log.json records for the shipped models
-    shipped = json.loads((REPO / "checkpoints/diagnostic/train_log.json").read_text())
+    shipped = json.loads((REPO / f"checkpoints/{mode}/train_log.json").read_text())
     keys = ("epochs", "other_lead", "recorder_aug", "lead_mix", "rr_cv", "ema", "early_stop")
-    for key in (*keys, "ensemble"):
-        assert getattr(args, key) == shipped["args"][key], key
+    for key in (*keys, "ensemble", "false_detections", "hold_out_val"):
+        assert getattr(args, key) == shipped["args"].get(key, False), key
+    # an explicit flag wins over the mode's default
+    explicit = load_script("train").parse_args(["--mode", mode, "--out", "x", "--rr-cv"])
+    assert explicit.rr_cv is True
 
 
 def test_train_writes_a_loadable_checkpoint(mitdb_dir, tmp_path):
