@@ -88,6 +88,10 @@ LabellerFactory = Callable[[Record], Labeller]
 COUNT_KEYS = ("tp", "fp", "fn", "excluded")
 
 
+#: The DS1 records a development script can score: all 22, or the 5 validation records.
+DS1_CHOICES: tuple[str, ...] = ("all", "validation")
+
+
 def add_development_sets_arguments(parser: argparse.ArgumentParser) -> None:
     """--mitdb, --svdb and --ds1: the development sets of :func:`development_sets`."""
     data = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -95,7 +99,7 @@ def add_development_sets_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--svdb", type=Path, default=data / "svdb-adapt")
     parser.add_argument(
         "--ds1",
-        choices=("all", "validation"),
+        choices=DS1_CHOICES,
         default="all",
         help="which MIT-BIH DS1 records: all 22, or the 5 validation records (held out by "
         "models trained with train.py --hold-out-val or --early-stop)",
@@ -105,7 +109,7 @@ def add_development_sets_arguments(parser: argparse.ArgumentParser) -> None:
 def development_sets(mitdb: Path, svdb: Path, ds1: str = "all") -> dict[str, list[Path]]:
     """The record paths the development scripts score (never DS2): the SVDB subset (another
     recorder) and MIT-BIH DS1 (the training patients), all of it or its validation records."""
-    if ds1 not in ("all", "validation"):
+    if ds1 not in DS1_CHOICES:
         raise ValueError(f"ds1 must be 'all' or 'validation', not {ds1!r}")
     name, records = ("MIT-BIH DS1", DS1) if ds1 == "all" else ("DS1 validation", DS1_VAL_RECORDS)
     return {

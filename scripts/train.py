@@ -325,10 +325,13 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     hold_out_val = args.early_stop or args.hold_out_val
     teacher_dirs = list(args.teacher)
-    for folder in teacher_dirs:
-        teacher_log = json.loads((Path(folder) / "train_log.json").read_text())
-        if hold_out_val and teacher_log.get("val_records_trained_on", True):
-            # what it learnt from them would reach the student through its probabilities
+    for folder in teacher_dirs if hold_out_val else []:
+        # What a teacher learnt from the validation records would reach the student through
+        # its probabilities. (Other runs need no train_log.json from a teacher.)
+        log_path = Path(folder) / "train_log.json"
+        if not log_path.is_file():
+            raise SystemExit(f"--teacher {folder}: no train_log.json says it held them out")
+        if json.loads(log_path.read_text()).get("val_records_trained_on", True):
             raise SystemExit(f"--teacher {folder} was trained on the DS1 validation records")
     if args.ensemble and not teacher_dirs:
         teacher_dirs = train_teachers(argv, args)
