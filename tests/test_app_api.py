@@ -310,7 +310,7 @@ def test_model_card_reads_the_checkpoints_metrics(app_module, tmp_path, monkeypa
     assert "diagnostic" in app_module.models_in_use()
     # the adaptation cross-validation (results/adaptation/*.json) is in the card too
     assert "Adapting the diagnostic model" in card
-    adabn = json.loads((app_module.APP_DIR / "results/adaptation/adabn.json").read_text())
+    adabn = json.loads((app_module.APP_DIR / "results/adaptation/two_leads_adabn.json").read_text())
     v = adabn["adapted_heldout"]["classes"]["V"]
     assert f"{100 * v['se']:.2f} / {100 * v['ppv']:.2f}" in card
     # ... and, where the run scored it, end to end on held-out records as the app runs
@@ -318,7 +318,7 @@ def test_model_card_reads_the_checkpoints_metrics(app_module, tmp_path, monkeypa
         (app_module.APP_DIR / "results/adaptation/two_leads_freeze_none_2000.json").read_text()
     )
     v = two_leads["adapted_heldout_end_to_end"]["V"]
-    row = next(line for line in card.splitlines() if "2000 steps" in line)
+    row = next(line for line in card.splitlines() if line.startswith("|") and "2000 steps" in line)
     assert f"→ {v['se']:.2f} / {v['ppv']:.2f}" in row and "| 2 |" in row
 
 
