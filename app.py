@@ -35,7 +35,8 @@ from ecg_core import plots, synthetic
 from ecg_core.errors import ECGInputError
 from ecg_core.html_report import reference_html, tiles_html, write_html_report
 from ecg_core.io import read_record
-from ecg_core.pipeline import Report, analyze, read_analysis_leads
+from ecg_core.leads import read_analysis_leads
+from ecg_core.pipeline import Report, analyze
 from ecg_core.preprocessing import validate_fs
 from ecg_core.record import Record
 
@@ -127,7 +128,7 @@ def _run_analysis(
     record: Record, mode: str, lead, progress=None, lead_names: list[str] | None = None
 ) -> tuple[Report, Session]:
     """Analyse ``record``; ``lead_names``: all of the upload's leads, for the lead menu, when
-    ``record`` holds only some of them (:func:`ecg_core.pipeline.read_analysis_leads`)."""
+    ``record`` holds only some of them (:func:`ecg_core.leads.read_analysis_leads`)."""
     _check_duration(record)
     model = get_model(mode)
     report = analyze(record, mode=mode, model=model, lead=_lead_arg(lead), progress=progress)

@@ -84,7 +84,7 @@ def read_record(
     the header gives no rate. ``max_bytes`` bounds the total size of the files read.
     ``leads``: keep only these leads, in this order: names or indices, or a function from the
     record's lead names to indices (e.g. the leads an analysis reads,
-    :func:`ecg_core.pipeline.analysis_leads`). A WFDB record's other leads are never converted
+    :func:`ecg_core.leads.analysis_leads`). A WFDB record's other leads are never converted
     to numbers: a 24-hour 12-lead Holter is 4 GB as float64, two of its leads 0.7 GB.
     Raises :class:`ECGInputError` with a message meant for the person who supplied the files.
     """

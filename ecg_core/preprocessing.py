@@ -214,7 +214,7 @@ COMPANION_LEADS: tuple[str, ...] = ("V1", "V2", "V5", "V4", "MLII", "II")
 
 def companion_lead(lead_names: list[str], analysed: int) -> int | None:
     """Index of the lead whose beat probabilities are averaged with the analysed lead's
-    (:func:`ecg_core.pipeline.classify_leads`): the first of :data:`COMPANION_LEADS` present,
+    (:func:`ecg_core.leads.classify_leads`): the first of :data:`COMPANION_LEADS` present,
     else the first other lead; None for a single-lead record.
 
     Why two leads: an ectopic beat that looks normal in one lead rarely does in both. On the

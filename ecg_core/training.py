@@ -105,6 +105,48 @@ class Augmenter:
         return centre_windows(x.astype(np.float32))
 
 
+def aberrate_s_beats(
+    wide: np.ndarray,
+    labels: np.ndarray,
+    r_index: int,
+    rng: np.random.Generator,
+    prob: float = 0.3,
+    widen: tuple[float, float] = (1.4, 2.2),
+    qrs_half_width: int = 5,
+) -> np.ndarray:
+    """Synthetic aberrated supraventricular beats: with ``prob``, an S beat's QRS is widened.
+
+    Wide windows ``wide`` (B, T, L) with R at index ``r_index`` and their AAMI ``labels``
+    (B, T). An early atrial beat conducted with a bundle-branch block has a wide QRS and
+    reads as a ventricular beat to a model that saw a wide premature QRS only in V beats:
+    on unseen patients most of our false V are such S beats (MIT-BIH 201 and 232, SVDB 841
+    and 892; README). DS1 holds 100 aberrated beats, 97 in one record. Here the QRS of an S
+    beat (``qrs_half_width`` samples each side of R, 39 ms at 128 Hz) is stretched by a
+    factor drawn from ``widen``; its P wave and T wave keep their shape and move outwards,
+    so the beat keeps what tells it from a V beat: a P wave before it and its RR intervals.
+    """
+    out = np.array(wide, dtype=np.float32, copy=True)
+    chosen = (np.asarray(labels) == AAMI_CLASSES.index("S")) & (rng.random(labels.shape) < prob)
+    if not np.any(chosen):
+        return out
+    rows = out[chosen]  # (k, L)
+    k, length = rows.shape
+    factor = rng.uniform(*widen, size=(k, 1))
+    t = np.arange(length, dtype=np.float64)[None, :] - r_index
+    core = qrs_half_width * factor  # the stretched QRS spans +-core samples
+    source = (
+        np.where(np.abs(t) <= core, t / factor, t - np.sign(t) * (core - qrs_half_width)) + r_index
+    )
+    source = np.clip(source, 0, length - 1.001)
+    i0 = source.astype(np.int64)
+    frac = (source - i0).astype(np.float32)
+    taken = (
+        np.take_along_axis(rows, i0, -1) * (1 - frac) + np.take_along_axis(rows, i0 + 1, -1) * frac
+    )
+    out[chosen] = taken
+    return out
+
+
 def recorder_augment(
     morph: np.ndarray,
     rng: np.random.Generator,

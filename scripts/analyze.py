@@ -77,7 +77,8 @@ def _init_worker(options: dict, n_threads: int | None) -> None:
 
 def analyze_one(name: str, source: str) -> tuple[str, str, str | None, str]:
     """Analyse one input and write its two files. Returns (name, source, error, message)."""
-    from ecg_core.pipeline import analyze, read_analysis_leads
+    from ecg_core.leads import read_analysis_leads
+    from ecg_core.pipeline import analyze
 
     start = time.perf_counter()
     second_lead = not _OPTIONS["single_lead"]

@@ -775,7 +775,8 @@ def _holter_child(path: str, mode: str, threads: int, conn) -> None:
 
     import torch
 
-    from ecg_core.pipeline import analyze, read_analysis_leads
+    from ecg_core.leads import read_analysis_leads
+    from ecg_core.pipeline import analyze
 
     try:
         torch.set_num_threads(threads)

@@ -63,6 +63,7 @@ from ecg_core.aami import (  # noqa: E402
 )
 from ecg_core.analysis import beats_in_spans  # noqa: E402
 from ecg_core.io import read_record  # noqa: E402
+from ecg_core.leads import choose_leads, classify_leads  # noqa: E402
 from ecg_core.metrics import (  # noqa: E402
     MATCH_TOLERANCE_S,
     count_matrix,
@@ -71,7 +72,7 @@ from ecg_core.metrics import (  # noqa: E402
     qrs_counts,
     qrs_summary,
 )
-from ecg_core.pipeline import Report, analyze, choose_leads, classify_leads  # noqa: E402
+from ecg_core.pipeline import Report, analyze  # noqa: E402
 from ecg_core.qrs import detect_qrs_and_vf  # noqa: E402
 from ecg_core.record import Record  # noqa: E402
 

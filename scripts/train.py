@@ -77,6 +77,7 @@ from ecg_core.models import (  # noqa: E402
 from ecg_core.quantize import save_int8  # noqa: E402
 from ecg_core.training import (  # noqa: E402
     Augmenter,
+    aberrate_s_beats,
     confusion,
     context_of,
     core_windows,
@@ -160,6 +161,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=0.5,
         help="with --other-lead: probability that a training sequence is a random mixture of "
         "its two leads (ecg_core.training.mix_leads; 0 = off)",
+    )
+    p.add_argument(
+        "--aberrate-s",
+        type=float,
+        default=0.0,
+        help="probability that an S beat in a training sequence gets a widened QRS "
+        "(ecg_core.training.aberrate_s_beats; 0 = off)",
     )
     p.add_argument(
         "--context-grad",
@@ -429,6 +437,9 @@ def main(argv=None) -> int:
                 wide, templates, scales = mix_leads(data, idx, partner, rng, args.lead_mix)
             else:
                 wide, templates, scales = data.windows[idx], data.templates[idx], data.scales[idx]
+            if args.aberrate_s:
+                r_index = data.margin + data.pre
+                wide = aberrate_s_beats(wide, data.labels[idx], r_index, rng, args.aberrate_s)
             if augment:
                 windows = augment.augment_windows(wide, scales, data.pre, data.margin)
             else:

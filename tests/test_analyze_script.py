@@ -82,11 +82,12 @@ def test_a_12_lead_record_is_read_two_leads_and_analysed_alike(
     twelve_lead_record, tmp_path, monkeypatch
 ):
     """analyze.py reads only the leads the analysis uses (the analysed one and its
-    companion, ecg_core.pipeline.analysis_leads) and labels every beat as from the whole record."""
+    companion, ecg_core.leads.analysis_leads) and labels every beat as from the whole record."""
     from conftest import TWELVE_LEADS
 
     from ecg_core.io import read_record
-    from ecg_core.pipeline import analysis_leads, analyze
+    from ecg_core.leads import analysis_leads
+    from ecg_core.pipeline import analyze
 
     names = TWELVE_LEADS
     assert analysis_leads(names) == [1, 6]

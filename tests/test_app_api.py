@@ -382,7 +382,8 @@ def test_an_upload_is_read_as_the_leads_the_analysis_uses(app_module, twelve_lea
     from conftest import TWELVE_LEADS
 
     from ecg_core.io import read_record
-    from ecg_core.pipeline import analyze, read_analysis_leads
+    from ecg_core.leads import read_analysis_leads
+    from ecg_core.pipeline import analyze
 
     names = TWELVE_LEADS
     twelve_lead_record(tmp_path, 60)

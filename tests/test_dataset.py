@@ -207,3 +207,30 @@ def test_noisy_copies_add_the_false_detections_in_noise_as_q(mitdb_dir, nstdb_di
     np.testing.assert_array_equal(noisy.samples[annotated], clean.samples[clean.labels != q])
     # and the windows carry the noise
     assert not np.allclose(noisy.windows[annotated][:100], clean.windows[clean.labels != q][:100])
+
+
+def test_aberrate_s_beats_widens_the_qrs_of_s_beats_only():
+    from ecg_core.training import aberrate_s_beats
+
+    r, t = 50, np.arange(120)
+    # a P wave 20 samples before R, a narrow QRS, a T wave 35 samples after
+    beat = (
+        np.exp(-0.5 * ((t - r) / 1.5) ** 2)
+        + 0.15 * np.exp(-0.5 * ((t - (r - 20)) / 3) ** 2)
+        + 0.3 * np.exp(-0.5 * ((t - (r + 35)) / 6) ** 2)
+    )
+    wide = np.tile(beat, (3, 1))[None].astype(np.float32)  # one sequence: S, N, V
+    labels = np.array([[1, 0, 2]])
+    out = aberrate_s_beats(wide, labels, r, np.random.default_rng(0), prob=1.0, widen=(2.0, 2.0))
+
+    def half_max_width(x):
+        return int(np.sum(x > 0.5 * x.max()))
+
+    assert half_max_width(out[0, 0]) >= 2 * half_max_width(beat) - 1
+    assert np.argmax(out[0, 0]) == r  # the QRS stays centred on R
+    # P and T keep their shape and move outwards by the QRS's extra half-width (5 samples)
+    assert np.argmax(out[0, 0][:40]) == np.argmax(beat[:40]) - 5
+    assert np.argmax(out[0, 0][70:]) == np.argmax(beat[70:]) + 5
+    np.testing.assert_array_equal(out[0, 1:], wide[0, 1:])  # N and V beats untouched
+    none = aberrate_s_beats(wide, labels, r, np.random.default_rng(0), prob=0.0)
+    np.testing.assert_array_equal(none, wide)

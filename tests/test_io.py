@@ -459,7 +459,7 @@ def test_read_record_keeps_only_the_leads_asked_for(tmp_path, mitdb_dir, monkeyp
     """A WFDB record's other leads are never converted (in one read or block by block), a
     CSV's are dropped after parsing; names, indices or a function of the names choose them."""
     import ecg_core.io as io_module
-    from ecg_core.pipeline import analysis_leads
+    from ecg_core.leads import analysis_leads
 
     full = read_record(mitdb_dir / "100")  # MLII, V5
     for blocks in (False, True):

@@ -10,7 +10,8 @@ import pytest
 from ecg_core import ECGInputError, Record, Report, analyze, read_record
 from ecg_core.aami import SYMBOL_TO_AAMI
 from ecg_core.classifier import CHECKPOINTS_DIR, load_model
-from ecg_core.pipeline import BEAT_COLUMNS, lead_noisy_spans
+from ecg_core.leads import lead_noisy_spans
+from ecg_core.pipeline import BEAT_COLUMNS
 
 TOLERANCE_S = 0.15
 

@@ -32,7 +32,7 @@ def test_train_writes_a_loadable_checkpoint(mitdb_dir, tmp_path):
     out = tmp_path / "run"
     argv = ["--mode", "realtime", "--out", str(out), "--data-dir", str(mitdb_dir)]
     argv += ["--epochs", "1", "--steps-per-epoch", "3", "--batch-size", "32", "--noise-dir", ""]
-    argv += ["--ensemble", "2", "--seed", "5", "--cross-lead-targets"]
+    argv += ["--ensemble", "2", "--seed", "5", "--cross-lead-targets", "--aberrate-s", "0.5"]
     assert load_script("train").main(argv) == 0
     # the ensemble: two teachers with consecutive seeds, trained without distillation
     log = json.loads((out / "train_log.json").read_text())
