@@ -584,7 +584,7 @@ network's own labels on the annotated beats of one lead, and end to end as this 
 leads, its own detections; the figure that matters). No adapted model is shipped: the one
 setting chosen before measuring (all layers, 2000 steps) did not pass the bar set with it
 (higher V and S F1 end to end on the held-out records, no Se or +P more than 1 point lower).
-Adaptation raises S +P by 5–8 points and moves V by about a point either way. The tables of
+Fine-tuning all layers raises S +P by 3–8 points and moves V by about a point either way. The tables of
 the model before are in the README.
 
 {adaptation_text}
