@@ -43,6 +43,8 @@ DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[1] / "cache"
 #: V4 or V5 next to MLII). Training on it as extra beat sequences with the same labels keeps
 #: the morphology stream from relying on MLII-specific shapes (other recorders, other leads).
 OTHER_LEAD: str = "other"
+#: What :func:`both_leads` appends to a record's name for its other lead's beat sequence.
+OTHER_LEAD_SUFFIX: str = f":{OTHER_LEAD}"
 
 
 @dataclass
@@ -325,6 +327,15 @@ def build_noisy_copies(
     return _assemble(parts, records, cache_path)
 
 
+def other_lead_sequence(record: str) -> str:
+    """The name :func:`both_leads` gives ``record``'s other lead as a beat sequence.
+
+    >>> other_lead_sequence("101")
+    '101:other'
+    """
+    return f"{record}{OTHER_LEAD_SUFFIX}"
+
+
 def both_leads(
     data_dir: str | Path, records: list[str] | tuple[str, ...], causal: bool, **options
 ) -> BeatDataset:
@@ -336,7 +347,7 @@ def both_leads(
     other = build_beat_dataset(data_dir, records, causal=causal, lead=OTHER_LEAD, **options)
     if len(first) != len(other):  # both leads are cut at the same annotated / detected beats
         raise ValueError(f"the two leads hold {len(first)} and {len(other)} beats")
-    return concat_datasets([first, other], ["", f":{OTHER_LEAD}"])
+    return concat_datasets([first, other], ["", OTHER_LEAD_SUFFIX])
 
 
 def concat_datasets(parts: list[BeatDataset], suffixes: list[str]) -> BeatDataset:

@@ -59,13 +59,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ecg_core.aami import AAMI_CLASSES, DS1, DS1_TRAIN_RECORDS, DS1_VAL_RECORDS  # noqa: E402
 from ecg_core.classifier import FP32_WEIGHTS, INT8_WEIGHTS, load_model, predict_beats  # noqa: E402
 from ecg_core.dataset import (  # noqa: E402
-    OTHER_LEAD,
     both_leads,
     build_beat_dataset,
     build_noisy_copies,
     concat_datasets,
     load_noise_records,
     load_noise_signal,
+    other_lead_sequence,
 )
 from ecg_core.features import morphology  # noqa: E402
 from ecg_core.models import (  # noqa: E402
@@ -376,7 +376,7 @@ def main(argv=None) -> int:
     val_records = list(DS1_VAL_RECORDS)
     train_names = list(train_records)
     if args.other_lead:
-        train_names += [f"{r}:{OTHER_LEAD}" for r in train_records]
+        train_names += [other_lead_sequence(r) for r in train_records]
         half = len(data) // 2
         partner = np.concatenate([np.arange(half) + half, np.arange(half)])  # the same beat
     if args.noisy_copies:
