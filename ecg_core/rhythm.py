@@ -124,6 +124,11 @@ SVT_RR_TOLERANCE: float = 0.15  # and within 15 % of the run's own (tracked) RR
 SVT_MIN_BEATS: int = 3  # onset included: the Holter definition of an SVT run
 SVT_BASELINE_BEATS: int = 64  # the preceding beats whose N intervals set the baseline
 SVT_MIN_BASELINE: int = 8  # N intervals needed for a baseline
+#: A run broken by a beat that is not N or S (a PVC), by AF or by one interval off its rate
+#: goes on if one of the next this many beats is back at the run's rate (0: it ends there).
+#: Record 865 (SVDB): minutes of SVT broken by single V and Q beats, after which nothing is
+#: premature against the SVT itself, so no new run could start.
+SVT_RESUME_WITHIN: int = 3
 
 
 def svt_continuation(
@@ -137,7 +142,9 @@ def svt_continuation(
     below ``SVT_ONSET_RATIO`` times the median RR of the N beats among the
     ``SVT_BASELINE_BEATS`` before it, the following N or S beats belong to the run while
     their RR stays within ``SVT_RR_TOLERANCE`` of the run's RR and below the same fraction
-    of that baseline; any other label, AF or a slower beat ends it. Runs shorter than
+    of that baseline; any other label, AF or a beat off that rate breaks it, and the run
+    goes on if one of the next ``SVT_RESUME_WITHIN`` beats is back at its rate (a PVC inside
+    an SVT does not end the SVT), else it ends there. Runs shorter than
     ``SVT_MIN_BEATS`` are left alone (an S beat and its neighbour are not a run). Past beats
     and the beat itself only. Chosen on the SVDB development subset (record 865's SVT) and
     DS1; run only in diagnostic mode (README, "What we tried").
@@ -157,6 +164,16 @@ def svt_continuation(
     rr = np.concatenate([[rr[0]], rr])  # interval ending at each beat
     n_label, s_label = 0, 1  # AAMI indices (ecg_core.aami.AAMI_CLASSES)
     is_n = labels == n_label
+
+    def in_run(k: int, run_rr: float, limit: float) -> bool:
+        """Beat k continues a run at ``run_rr`` s whose beats must come faster than ``limit``."""
+        return (
+            labels[k] in (n_label, s_label)
+            and not in_af[k]
+            and abs(rr[k] - run_rr) <= SVT_RR_TOLERANCE * run_rr
+            and rr[k] < limit
+        )
+
     i = 0
     while i < n:
         if labels[i] != s_label or in_af[i]:
@@ -168,18 +185,26 @@ def svt_continuation(
         if rr[i] >= limit:  # not premature enough, or no baseline
             i += 1
             continue
-        run_rr, j = rr[i], i + 1
-        while (
-            j < n
-            and labels[j] in (n_label, s_label)
-            and not in_af[j]
-            and abs(rr[j] - run_rr) <= SVT_RR_TOLERANCE * run_rr
-            and rr[j] < limit
-        ):
-            run_rr = 0.8 * run_rr + 0.2 * rr[j]  # follow a slowly drifting run
-            j += 1
-        if j - i >= SVT_MIN_BEATS:
-            out[i + 1 : j] = is_n[i + 1 : j]
+
+        run_rr, j, members = rr[i], i + 1, []
+        while True:
+            while j < n and in_run(j, run_rr, limit):
+                members.append(j)
+                run_rr = 0.8 * run_rr + 0.2 * rr[j]  # follow a slowly drifting run
+                j += 1
+            if len(members) + 1 < SVT_MIN_BEATS:
+                break  # a run must stand on its own before it may resume
+            back = [
+                k
+                for k in range(j + 1, min(j + 1 + SVT_RESUME_WITHIN, n))
+                if in_run(k, run_rr, limit)
+            ]
+            if not back:
+                break
+            j = back[0]
+        if len(members) + 1 >= SVT_MIN_BEATS:
+            run = np.asarray(members, dtype=np.int64)
+            out[run] = is_n[run]
         i = j
     return out
 

@@ -28,6 +28,7 @@ from evaluate import (  # noqa: E402
     write_result,
 )
 
+from ecg_core import rhythm  # noqa: E402
 from ecg_core.aami import AAMI_CLASSES  # noqa: E402
 from ecg_core.classifier import load_model  # noqa: E402
 from ecg_core.metrics import (  # noqa: E402
@@ -45,12 +46,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default="diagnostic")
     add_development_sets_arguments(parser)
+    parser.add_argument(
+        "--resume-within",
+        type=int,
+        default=rhythm.SVT_RESUME_WITHIN,
+        help="beats after a break within which a run may resume (0: the rule before runs "
+        "resumed; default: the product's)",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    rhythm.SVT_RESUME_WITHIN = args.resume_within  # read by svt_continuation at each call
     model = load_model(args.checkpoint)
     sets = development_sets(args.mitdb, args.svdb, args.ds1)
     n = len(AAMI_CLASSES) + 1
-    result = {"checkpoint": args.checkpoint, "beats": "detected", "databases": {}}
+    result = {
+        "checkpoint": args.checkpoint,
+        "beats": "detected",
+        "resume_within": args.resume_within,
+        "databases": {},
+    }
     for name, paths in sets.items():
         totals = {"without": np.zeros((n, n), np.int64), "with": np.zeros((n, n), np.int64)}
         per_record = []

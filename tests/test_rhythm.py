@@ -140,14 +140,22 @@ def test_svt_continuation_extends_a_fast_regular_run_only():
     labels[30] = 1
     run = svt_continuation(_r_peaks(rr), 128.0, labels, no_af)
     assert np.flatnonzero(run).tolist() == list(range(31, 40))
-    # a V beat ends the run
+    # a V beat inside the run: the run goes on after it, at the same rate
     labels_v = labels.copy()
     labels_v[35] = 2
-    assert np.flatnonzero(svt_continuation(_r_peaks(rr), 128.0, labels_v, no_af)).tolist() == [
+    run_v = svt_continuation(_r_peaks(rr), 128.0, labels_v, no_af)
+    assert np.flatnonzero(run_v).tolist() == [31, 32, 33, 34, 36, 37, 38, 39]
+    # ... but not when the beats after it are back at the sinus rate: the run ends at the V
+    rr_ends = [0.8] * 30 + [0.5] * 6 + [0.8] * 24
+    ended = svt_continuation(_r_peaks(rr_ends), 128.0, labels_v, no_af)
+    assert np.flatnonzero(ended).tolist() == [31, 32, 33, 34]
+    # ... nor when the break is longer than SVT_RESUME_WITHIN beats
+    labels_v4 = labels.copy()
+    labels_v4[34:38] = 2
+    assert np.flatnonzero(svt_continuation(_r_peaks(rr), 128.0, labels_v4, no_af)).tolist() == [
         31,
         32,
         33,
-        34,
     ]
     # inside AF nothing is extended
     assert not svt_continuation(_r_peaks(rr), 128.0, labels, np.ones(60, bool)).any()
