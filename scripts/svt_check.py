@@ -55,7 +55,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    product_rule = rhythm.SVT_RESUME_WITHIN
     rhythm.SVT_RESUME_WITHIN = args.resume_within  # read by svt_continuation at each call
+    try:
+        return check(args)
+    finally:
+        rhythm.SVT_RESUME_WITHIN = product_rule  # main() may run inside another program
+
+
+def check(args: argparse.Namespace) -> int:
     model = load_model(args.checkpoint)
     sets = development_sets(args.mitdb, args.svdb, args.ds1)
     n = len(AAMI_CLASSES) + 1
