@@ -87,3 +87,33 @@ def twelve_lead_record(mitdb_dir):
         return folder / "h12"
 
     return write
+
+
+@pytest.fixture()
+def mitdb_excerpt(mitdb_dir):
+    """A function writing the first ``seconds`` of a MIT-BIH record and its beat annotations,
+    each moved ``shift_samples`` earlier, as WFDB record ``x`` (360 Hz, format 16) into a new
+    ``folder``: a small annotated database for the scripts that take ``--data-dir``. Returns
+    the record path (without extension)."""
+    import numpy as np
+    import wfdb
+
+    def write(record: str, folder: Path, seconds: float = 120.0, shift_samples: int = 0) -> Path:
+        end = int(seconds * 360)
+        rec = wfdb.rdrecord(str(mitdb_dir / record), sampto=end)
+        ann = wfdb.rdann(str(mitdb_dir / record), "atr", sampto=end)
+        folder.mkdir()
+        wfdb.wrsamp(
+            "x",
+            fs=360,
+            units=rec.units,
+            sig_name=rec.sig_name,
+            p_signal=rec.p_signal,
+            fmt=["16", "16"],
+            write_dir=str(folder),
+        )
+        samples = np.clip(ann.sample - shift_samples, 0, None)
+        wfdb.wrann("x", "atr", samples, symbol=ann.symbol, write_dir=str(folder))
+        return folder / "x"
+
+    return write

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import json
 
-import wfdb
 from _scripts import load_script
 
 
-def test_svt_check_scores_a_rule_and_leaves_the_product_rule_alone(mitdb_dir, tmp_path):
+def test_svt_check_scores_a_rule_and_leaves_the_product_rule_alone(
+    mitdb_dir, mitdb_excerpt, tmp_path
+):
     from ecg_core import rhythm
 
     svdb = tmp_path / "svdb"  # a stand-in development set: two minutes of MIT-BIH 209
-    svdb.mkdir()
-    rec = wfdb.rdrecord(str(mitdb_dir / "209"), sampto=360 * 120)
-    ann = wfdb.rdann(str(mitdb_dir / "209"), "atr", sampto=360 * 120)
-    wfdb.wrsamp(
-        "x",
-        fs=360,
-        units=rec.units,
-        sig_name=rec.sig_name,
-        p_signal=rec.p_signal,
-        fmt=["16", "16"],
-        write_dir=str(svdb),
-    )
-    wfdb.wrann("x", "atr", ann.sample, symbol=ann.symbol, write_dir=str(svdb))
+    mitdb_excerpt("209", svdb)
     product_rule = rhythm.SVT_RESUME_WITHIN
     out = tmp_path / "svt.json"
     argv = ["--svdb", str(svdb), "--mitdb", str(mitdb_dir), "--ds1", "validation"]
