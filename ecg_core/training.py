@@ -47,6 +47,15 @@ def sampling_weights(labels: np.ndarray, power: float = 0.5, min_count: int = 10
     return w / w.sum()
 
 
+def sample_at(x: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """``x`` read at fractional ``positions`` along its last axis (linear interpolation;
+    positions clipped into the axis), for the resampling augmentations below."""
+    positions = np.clip(positions, 0, x.shape[-1] - 1.001)
+    i0 = positions.astype(np.int64)
+    frac = (positions - i0).astype(np.float32)
+    return np.take_along_axis(x, i0, -1) * (1 - frac) + np.take_along_axis(x, i0 + 1, -1) * frac
+
+
 class Augmenter:
     """Recorder-like perturbations of wide beat windows (numpy, vectorised over beats).
 
@@ -86,13 +95,7 @@ class Augmenter:
         scale_t = 1.0 + rng.uniform(-self.stretch, self.stretch, size=(b, 1, 1))
         shift = rng.uniform(-self.shift, self.shift, size=(b, t, 1))
         pos = pre + margin + (np.arange(length) - pre) * scale_t + shift
-        pos = np.clip(pos, 0, wide.shape[-1] - 1.001)
-        i0 = pos.astype(np.int64)
-        frac = (pos - i0).astype(np.float32)
-        x = (
-            np.take_along_axis(wide, i0, -1) * (1 - frac)
-            + np.take_along_axis(wide, i0 + 1, -1) * frac
-        )
+        x = sample_at(wide, pos)
         x *= rng.uniform(1 - self.amplitude, 1 + self.amplitude, size=(b, t, 1)).astype(np.float32)
         if self.noise is not None and self.noise_prob > 0:
             which = rng.integers(0, self.noise.shape[0], size=(b, t))
@@ -137,13 +140,7 @@ def aberrate_s_beats(
     source = (
         np.where(np.abs(t) <= core, t / factor, t - np.sign(t) * (core - qrs_half_width)) + r_index
     )
-    source = np.clip(source, 0, length - 1.001)
-    i0 = source.astype(np.int64)
-    frac = (source - i0).astype(np.float32)
-    taken = (
-        np.take_along_axis(rows, i0, -1) * (1 - frac) + np.take_along_axis(rows, i0 + 1, -1) * frac
-    )
-    out[chosen] = taken
+    out[chosen] = sample_at(rows, source)
     return out
 
 
