@@ -194,14 +194,11 @@ def svt_continuation(
                 j += 1
             if len(members) + 1 < SVT_MIN_BEATS:
                 break  # a run must stand on its own before it may resume
-            back = [
-                k
-                for k in range(j + 1, min(j + 1 + SVT_RESUME_WITHIN, n))
-                if in_run(k, run_rr, limit)
-            ]
-            if not back:
+            after_break = range(j + 1, min(j + 1 + SVT_RESUME_WITHIN, n))
+            back = next((k for k in after_break if in_run(k, run_rr, limit)), None)
+            if back is None:
                 break
-            j = back[0]
+            j = back
         if len(members) + 1 >= SVT_MIN_BEATS:
             run = np.asarray(members, dtype=np.int64)
             out[run] = is_n[run]
