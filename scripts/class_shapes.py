@@ -24,14 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from evaluate import available_records, read_annotated_record, reference_beats  # noqa: E402
+from evaluate import available_records, detect_record  # noqa: E402
 
 from ecg_core.aami import AAMI_CLASSES  # noqa: E402
 from ecg_core.features import centre_windows, cut_windows, window_samples  # noqa: E402
-from ecg_core.leads import choose_leads, record_lead_names  # noqa: E402
+from ecg_core.leads import record_lead_names  # noqa: E402
 from ecg_core.metrics import MATCH_TOLERANCE_S, match_beats  # noqa: E402
 from ecg_core.preprocessing import CANONICAL_FS, resample_positions, to_canonical  # noqa: E402
-from ecg_core.qrs import detect_qrs_and_vf  # noqa: E402
 
 QRS_HALF_WIDTH_S = 0.1
 
@@ -43,14 +42,14 @@ def correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 def record_class_shapes(path: Path) -> dict:
     """The per-class summary of one annotated record (see the module docstring)."""
-    record = read_annotated_record(path)
-    analysed = choose_leads(record, second_lead=False).analysed
-    detections, _ = detect_qrs_and_vf(record.signal[:, analysed], record.fs)
-    ref_samples, ref_labels = reference_beats(record)
-    ref_idx, det_idx = match_beats(ref_samples, detections, MATCH_TOLERANCE_S * record.fs)
+    found = detect_record(path)  # our detections on the lead the product analyses
+    record = found.record
+    ref_idx, det_idx = match_beats(
+        found.ref_samples, found.detections, MATCH_TOLERANCE_S * record.fs
+    )
     order = np.argsort(ref_idx)
-    centres = resample_positions(detections[det_idx[order]], record.fs, CANONICAL_FS)
-    labels = ref_labels[ref_idx[order]]
+    centres = resample_positions(found.detections[det_idx[order]], record.fs, CANONICAL_FS)
+    labels = found.ref_labels[ref_idx[order]]
     rr_before = np.diff(centres, prepend=centres[0]) / CANONICAL_FS
     is_n = labels == AAMI_CLASSES.index("N")
     n_rr = float(np.median(rr_before[1:][is_n[1:]])) if is_n[1:].any() else float("nan")

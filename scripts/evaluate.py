@@ -195,6 +195,7 @@ class DetectedRecord:
     detections: np.ndarray  # our R peaks (samples at fs), VF spans removed
     ref_samples: np.ndarray
     ref_labels: np.ndarray  # AAMI indices
+    record: Record  # all of it, every lead
 
 
 def detect_record(path: Path, annotator: str = "atr") -> DetectedRecord:
@@ -203,7 +204,7 @@ def detect_record(path: Path, annotator: str = "atr") -> DetectedRecord:
     signal = record.signal[:, choose_leads(record, second_lead=False).analysed]
     detections, _ = detect_qrs_and_vf(signal, record.fs)
     samples, labels = reference_beats(record)
-    return DetectedRecord(signal, float(record.fs), detections, samples, labels)
+    return DetectedRecord(signal, float(record.fs), detections, samples, labels, record)
 
 
 def flutter_spans(record: Record) -> list[tuple[int, int]]:
