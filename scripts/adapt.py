@@ -134,6 +134,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="CV: where to write the results; adapt: a CV result to put in metrics.json",
     )
     p.add_argument(
+        "--fold-models",
+        type=Path,
+        default=None,
+        help="CV: also keep each fold's adapted network here (fold<k>.safetensors, test "
+        "records in folds.json), to score it again later without retraining",
+    )
+    p.add_argument(
         "--out", type=Path, default=None, help="adapt on all records, write a checkpoint here"
     )
     p.add_argument(
@@ -216,6 +223,17 @@ def progress_bar(desc: str):
     return update
 
 
+def save_fold_model(folder: Path, k: int, model: torch.nn.Module, folds: list) -> None:
+    """Fold ``k``'s adapted network as ``fold<k>.safetensors`` (its config is the base
+    checkpoint's), with every fold's test records in ``folds.json``."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "folds.json").write_text(json.dumps(folds) + "\n")
+    state = {name: t.contiguous() for name, t in model.state_dict().items()}
+    save_file(state, str(folder / f"fold{k}.safetensors"))
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -277,6 +295,8 @@ def main(argv=None) -> int:
                 progress=progress_bar(f"fold {k + 1}"),
                 source=source,
             )
+            if args.fold_models is not None:
+                save_fold_model(args.fold_models, k, adapted, folds)
             _, labels, probs = predict_records(adapted, data, test)
             _, labels_zs, probs_zs = predict_records(base, data, test)
             counts = product_totals(
