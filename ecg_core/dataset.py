@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -281,7 +282,9 @@ def _assemble(parts: list[dict], records: list[str], cache_path: Path | None) ->
     arrays["geometry"] = np.array([pre, post, WINDOW_MARGIN])
     if cache_path is not None:
         cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_suffix(".tmp.npz")
+        # A name of this process's own: two runs building the same cache at once (e.g. CV
+        # runs of several seeds) must not replace each other's half-written file.
+        tmp = cache_path.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, **arrays)
         tmp.replace(cache_path)
     return _from_arrays(arrays)
