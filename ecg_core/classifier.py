@@ -7,7 +7,10 @@
 Checkpoints are folders holding ``config.json`` (validated before use) and weights in
 safetensors only (never pickle / ``torch.load``: a downloaded checkpoint must not be able
 to run code): ``model.safetensors`` (fp32) or ``model_int8.safetensors`` (see
-:mod:`ecg_core.quantize`).
+:mod:`ecg_core.quantize`). A checkpoint adapted to another recorder's N and S beats
+(``ns_network`` in its config; ``scripts/adapt.py --n-s-only``) holds a second network,
+``ns_model.safetensors`` / ``ns_model_int8.safetensors``, of the same shape
+(:func:`resplit_n_s`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from ecg_core.rhythm import af_beats, svt_continuation
 CHECKPOINTS_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
 FP32_WEIGHTS = "model.safetensors"
 INT8_WEIGHTS = "model_int8.safetensors"
+NS_FP32_WEIGHTS = "ns_model.safetensors"
+NS_INT8_WEIGHTS = "ns_model_int8.safetensors"
 N_INDEX, S_INDEX, V_INDEX = (AAMI_CLASSES.index(c) for c in "NSV")
 
 
@@ -129,6 +134,32 @@ def mean_over_leads(probs: np.ndarray, lead_weights: np.ndarray | None = None) -
     return np.einsum("bl,blc->bc", weights, probs).astype(np.float32)
 
 
+def resplit_n_s(probs: np.ndarray, ns_probs: np.ndarray) -> np.ndarray:
+    """``probs`` (n, 5) with each beat's N and S probabilities re-split in the ratio of
+    ``ns_probs``' (a network adapted to another recorder), keeping the larger of the two;
+    V, F and Q keep theirs, and each row is normalised again.
+
+    So a beat whose most probable class is V, F or Q keeps it, and one whose most probable
+    class is N or S gets ``ns_probs``' choice between the two: an adapted network that learnt
+    a recorder's supraventricular beats cannot change its V calls (adapting all layers moved
+    V by a seed's and a fold's draw; README, "Domain adaptation").
+
+    >>> p = np.array([[0.6, 0.1, 0.3, 0.0, 0.0], [0.2, 0.1, 0.7, 0.0, 0.0]])
+    >>> a = np.array([[0.2, 0.8, 0.0, 0.0, 0.0], [0.9, 0.05, 0.05, 0.0, 0.0]])
+    >>> resplit_n_s(p, a).astype(float).round(3).tolist()
+    [[0.143, 0.571, 0.286, 0.0, 0.0], [0.22, 0.012, 0.768, 0.0, 0.0]]
+    """
+    out = np.asarray(probs, dtype=np.float64).copy()
+    n_s = out[:, [N_INDEX, S_INDEX]]
+    adapted = np.asarray(ns_probs, dtype=np.float64)[:, [N_INDEX, S_INDEX]]
+    # Where the adapted network gives N and S no probability at all, the split stays.
+    silent = adapted.max(axis=1) <= 0
+    adapted[silent] = n_s[silent]
+    adapted_larger = np.maximum(adapted.max(axis=1, keepdims=True), np.finfo(float).tiny)
+    out[:, [N_INDEX, S_INDEX]] = n_s.max(axis=1, keepdims=True) * adapted / adapted_larger
+    return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 def af_s_to_n(probs: np.ndarray, in_af: np.ndarray) -> np.ndarray:
     """Inside atrial fibrillation "premature" means nothing: no beat there is S, and AAMI
     labels the conducted beats N (a Holter reader reports AF, not thousands of S beats). So
@@ -161,9 +192,16 @@ class BeatClassifier:
     """A loaded model plus its preprocessing: signal + R peaks in, per-beat labels out."""
 
     def __init__(
-        self, model: HybridBeatNet, name: str, quantized: bool = False, align_windows: bool = True
+        self,
+        model: HybridBeatNet,
+        name: str,
+        quantized: bool = False,
+        align_windows: bool = True,
+        ns_model: HybridBeatNet | None = None,
     ):
         self.model = model.eval()
+        #: A network adapted to another recorder that re-splits N and S (:func:`resplit_n_s`).
+        self.ns_model = None if ns_model is None else ns_model.eval()
         self.config: ModelConfig = model.cfg
         self.name = name
         self.quantized = quantized
@@ -202,7 +240,10 @@ class BeatClassifier:
         feats = beat_features(
             canonical, centres, causal=cfg.causal, pre=cfg.window_pre, post=cfg.window_post
         )
-        probs, attention = predict_beats(self.model, feats.morph, feats.rr[:, : cfg.n_rr])
+        rr = feats.rr[:, : cfg.n_rr]
+        probs, attention = predict_beats(self.model, feats.morph, rr)
+        if self.ns_model is not None:
+            probs = resplit_n_s(probs, predict_beats(self.ns_model, feats.morph, rr)[0])
         attention = shift_attention(attention, centres - r_c, cfg.attention_stride)
         return probs, attention, centres
 
@@ -271,12 +312,25 @@ def load_model(name_or_path: str | Path = "diagnostic", quantized: bool = False)
     """
     folder = resolve_checkpoint(name_or_path)
     config = ModelConfig.from_json(folder / "config.json")
-    model = HybridBeatNet(config)
-    if quantized:
-        from ecg_core.quantize import load_int8_state_dict
 
-        state = load_int8_state_dict(folder / INT8_WEIGHTS)
-    else:
-        state = load_file(str(folder / FP32_WEIGHTS))
-    model.load_state_dict(state, strict=True)
-    return BeatClassifier(model, name=folder.name, quantized=quantized)
+    def network(fp32_file: str, int8_file: str) -> HybridBeatNet:
+        path = folder / (int8_file if quantized else fp32_file)
+        if not path.is_file():
+            raise FileNotFoundError(f"The checkpoint {folder} has no {path.name}.")
+        if quantized:
+            from ecg_core.quantize import load_int8_state_dict
+
+            state = load_int8_state_dict(path)
+        else:
+            state = load_file(str(path))
+        model = HybridBeatNet(config)
+        model.load_state_dict(state, strict=True)
+        return model
+
+    ns_model = network(NS_FP32_WEIGHTS, NS_INT8_WEIGHTS) if config.ns_network else None
+    return BeatClassifier(
+        network(FP32_WEIGHTS, INT8_WEIGHTS),
+        name=folder.name,
+        quantized=quantized,
+        ns_model=ns_model,
+    )

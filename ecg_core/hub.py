@@ -38,6 +38,9 @@ SHIPPED_CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"
 REQUIRED_FILES: tuple[str, ...] = ("config.json", "model.safetensors")
 OPTIONAL_FILES: tuple[str, ...] = (
     "model_int8.safetensors",
+    # an N/S network adapted to another recorder (required when config.json's ns_network)
+    "ns_model.safetensors",
+    "ns_model_int8.safetensors",
     "metrics.json",
     "loss_curve.png",
     "val_confusion.png",
@@ -107,7 +110,12 @@ def validate_checkpoint_dir(folder: str | Path) -> dict[str, Any]:
         raise ECGInputError(
             f"{folder / 'config.json'}: mode {mode!r} is neither 'realtime' nor 'diagnostic'."
         )
-    for name in ("model.safetensors", "model_int8.safetensors"):
+    if config.get("ns_network") and not (folder / "ns_model.safetensors").is_file():
+        raise ECGInputError(
+            f"Checkpoint folder {str(folder)!r} has an N/S network (config.json: ns_network) "
+            "but lacks ns_model.safetensors."
+        )
+    for name in [n for n in (*REQUIRED_FILES, *OPTIONAL_FILES) if n.endswith(".safetensors")]:
         if (folder / name).is_file():
             _check_safetensors_header(folder / name)
     return config

@@ -53,6 +53,10 @@ class ModelConfig:
     lookahead: int = 1
     bidirectional: bool = True
     dropout: float = 0.1
+    # The checkpoint also holds ns_model.safetensors: a copy of this network adapted to
+    # another recorder that re-splits each beat's N and S probabilities
+    # (ecg_core.classifier.resplit_n_s); V, F and Q stay this network's.
+    ns_network: bool = False
 
     @property
     def context_len(self) -> int:

@@ -19,6 +19,10 @@ model_int8.safetensors, adaptation.json, metrics.json with the cross-validated e
         --data-dir ../shared/data/svdb-adapt --method adabn,supervised \\
         --cv-json cv_sup.json --out checkpoints/svdb-adapted
 
+``--n-s-only`` writes the checkpoint that keeps the base network's V, F and Q calls and lets
+the adapted network decide only between N and S (``ns_model.safetensors`` beside the base
+weights; ``ecg_core.classifier.resplit_n_s``). The CV always scores both forms.
+
 By default the model adapts on both leads of each record (``--leads 2``), each lead a beat
 sequence of its own, as the product classifies from two leads.
 
@@ -33,10 +37,12 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -55,8 +61,11 @@ from ecg_core.adaptation import (  # noqa: E402
 from ecg_core.classifier import (  # noqa: E402
     FP32_WEIGHTS,
     INT8_WEIGHTS,
+    NS_FP32_WEIGHTS,
+    NS_INT8_WEIGHTS,
     BeatClassifier,
     load_model,
+    resplit_n_s,
 )
 from ecg_core.dataset import (  # noqa: E402
     BeatDataset,
@@ -66,6 +75,7 @@ from ecg_core.dataset import (  # noqa: E402
 )
 from ecg_core.hub import resolve_checkpoint  # noqa: E402
 from ecg_core.metrics import classification_metrics, percent_scores  # noqa: E402
+from ecg_core.models import HybridBeatNet  # noqa: E402
 from ecg_core.quantize import save_int8  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -137,8 +147,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--fold-models",
         type=Path,
         default=None,
-        help="CV: also keep each fold's adapted network here (fold<k>.safetensors, test "
-        "records in folds.json), to score it again later without retraining",
+        help="CV: keep each fold's adapted network here (fold<k>.safetensors, the folds in "
+        "folds.json); a fold whose network is already there is loaded, not trained again "
+        "(give the same settings)",
+    )
+    p.add_argument(
+        "--n-s-only",
+        action="store_true",
+        help="--out: write the checkpoint that keeps the base network's V, F and Q calls and "
+        "lets the adapted network re-split N and S (ecg_core.classifier.resplit_n_s; the CV "
+        "scores this combination as well, as n_s_only_*)",
     )
     p.add_argument(
         "--out", type=Path, default=None, help="adapt on all records, write a checkpoint here"
@@ -226,12 +244,36 @@ def progress_bar(desc: str):
 def save_fold_model(folder: Path, k: int, model: torch.nn.Module, folds: list) -> None:
     """Fold ``k``'s adapted network as ``fold<k>.safetensors`` (its config is the base
     checkpoint's), with every fold's test records in ``folds.json``."""
-    from safetensors.torch import save_file
-
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "folds.json").write_text(json.dumps(folds) + "\n")
     state = {name: t.contiguous() for name, t in model.state_dict().items()}
     save_file(state, str(folder / f"fold{k}.safetensors"))
+
+
+def write_networks(out: Path, base: HybridBeatNet, adapted: HybridBeatNet, n_s_only: bool) -> None:
+    """config.json and fp32 + int8 weights: of the adapted network, or (``n_s_only``) of the
+    base network with the adapted one as its N/S network (``ns_model*.safetensors``)."""
+
+    def save(model: HybridBeatNet, fp32_name: str, int8_name: str) -> None:
+        state = {k: t.contiguous() for k, t in model.state_dict().items()}
+        save_file(state, str(out / fp32_name))
+        save_int8(model, out / int8_name)
+
+    replace(base.cfg, ns_network=n_s_only).to_json(out / "config.json")
+    if n_s_only:
+        save(base, FP32_WEIGHTS, INT8_WEIGHTS)
+        save(adapted, NS_FP32_WEIGHTS, NS_INT8_WEIGHTS)
+    else:
+        save(adapted, FP32_WEIGHTS, INT8_WEIGHTS)
+
+
+def load_fold_model(path: Path, cfg, folder: Path, folds: list) -> HybridBeatNet:
+    """A network :func:`save_fold_model` wrote, if it was made for these folds."""
+    if json.loads((folder / "folds.json").read_text()) != folds:
+        raise SystemExit(f"{folder} holds networks of other folds; give an empty --fold-models")
+    model = HybridBeatNet(cfg)
+    model.load_state_dict(load_file(str(path)), strict=True)
+    return model
 
 
 def main(argv=None) -> int:
@@ -283,37 +325,50 @@ def main(argv=None) -> int:
         paths = [data_dir / r for r in records]
         zero_shot_e2e = percent_scores(product_totals(load_model(folder), paths))
         print(f"zero-shot, end to end      : {short_e2e(zero_shot_e2e)}")
-        held_labels, held_probs, per_fold, held_counts = [], [], [], []
+        held_labels, held_probs, held_n_s_probs, per_fold = [], [], [], []
+        held_counts, held_n_s_counts = [], []
         for k, test in enumerate(folds):
             train = [r for r in records if r not in test]
-            adapted, summary = adapt_model(
-                base,
-                data,
-                train,
-                settings,
-                noise,
-                progress=progress_bar(f"fold {k + 1}"),
-                source=source,
-            )
-            if args.fold_models is not None:
-                save_fold_model(args.fold_models, k, adapted, folds)
+            saved = None if args.fold_models is None else args.fold_models / f"fold{k}.safetensors"
+            if saved is not None and saved.is_file():
+                adapted, summary = load_fold_model(saved, cfg, args.fold_models, folds), {}
+                print(f"fold {k + 1}: the adapted network in {saved}")
+            else:
+                adapted, summary = adapt_model(
+                    base,
+                    data,
+                    train,
+                    settings,
+                    noise,
+                    progress=progress_bar(f"fold {k + 1}"),
+                    source=source,
+                )
+                if saved is not None:
+                    save_fold_model(args.fold_models, k, adapted, folds)
             _, labels, probs = predict_records(adapted, data, test)
             _, labels_zs, probs_zs = predict_records(base, data, test)
+            test_paths = [data_dir / r for r in test]
             counts = product_totals(
-                BeatClassifier(adapted, name=f"adapted, fold {k + 1}"), [data_dir / r for r in test]
+                BeatClassifier(adapted, name=f"adapted, fold {k + 1}"), test_paths
             )
-            e2e = percent_scores(counts)
+            n_s_counts = product_totals(
+                BeatClassifier(base, name=f"N/S adapted, fold {k + 1}", ns_model=adapted),
+                test_paths,
+            )
             held_counts.append(counts)
+            held_n_s_counts.append(n_s_counts)
             fold = {
                 "test_records": test,
                 "adapted": scores(labels, probs, database, test, cfg.mode),
                 "zero_shot": scores(labels_zs, probs_zs, database, test, cfg.mode),
-                "adapted_end_to_end": e2e,
+                "adapted_end_to_end": percent_scores(counts),
+                "n_s_only_end_to_end": percent_scores(n_s_counts),
                 **{k2: v for k2, v in summary.items() if k2 not in ("losses", "settings")},
             }
             per_fold.append(fold)
             held_labels.append(labels)
             held_probs.append(probs)
+            held_n_s_probs.append(resplit_n_s(probs_zs, probs))
             print(
                 f"fold {k + 1} {','.join(test)}: adapted {short(fold['adapted'])} "
                 f"(zero-shot {short(fold['zero_shot'])})",
@@ -325,6 +380,11 @@ def main(argv=None) -> int:
         print(f"adapted, held-out records  : {short(adapted_all)}")
         adapted_e2e = percent_scores(sum(held_counts))
         print(f"adapted, held-out, end to end: {short_e2e(adapted_e2e)}")
+        n_s_only = scores(
+            np.concatenate(held_labels), np.concatenate(held_n_s_probs), database, records, cfg.mode
+        )
+        n_s_only_e2e = percent_scores(sum(held_n_s_counts))
+        print(f"N/S only, held-out, end to end: {short_e2e(n_s_only_e2e)}")
         result = {
             "checkpoint": str(args.checkpoint),
             "database": database,
@@ -338,6 +398,9 @@ def main(argv=None) -> int:
             # The records analysed as the app does (percent): the figure that matters.
             "zero_shot_end_to_end": zero_shot_e2e,
             "adapted_heldout_end_to_end": adapted_e2e,
+            # The base network's V, F and Q with the adapted one's N/S split (--n-s-only).
+            "n_s_only_heldout": n_s_only,
+            "n_s_only_heldout_end_to_end": n_s_only_e2e,
             "per_fold": per_fold,
             "seconds": time.perf_counter() - start,
         }
@@ -353,11 +416,9 @@ def main(argv=None) -> int:
     )
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    from safetensors.torch import save_file
-
-    cfg.to_json(out / "config.json")
-    save_file({k: t.contiguous() for k, t in adapted.state_dict().items()}, str(out / FP32_WEIGHTS))
-    save_int8(adapted, out / INT8_WEIGHTS)
+    write_networks(out, base, adapted, n_s_only=args.n_s_only)
+    # What this checkpoint labels with: the adapted network, or the base one re-split by it.
+    prefix = "n_s_only" if args.n_s_only else "adapted"
     metrics: dict = {}
     cv_summary = None
     if args.cv_json is not None and args.cv_json.is_file():
@@ -371,19 +432,23 @@ def main(argv=None) -> int:
         # model-index); the base model's zero-shot scores, for comparison, in adaptation.json.
         # The end-to-end figures (percent, S and V only) are not evaluate.py-shaped: they go
         # in adaptation.json.
-        metrics[f"{database}_cv_heldout"] = cv["adapted_heldout"]
+        if f"{prefix}_heldout" not in cv:
+            raise SystemExit(f"{args.cv_json} has no N/S-only scores; re-run the CV")
+        metrics[f"{database}_cv_heldout"] = cv[f"{prefix}_heldout"]
         cv_summary = {
             "cv_json": str(args.cv_json),
             "folds": cv["folds"],
             "base_zero_shot": cv["zero_shot"],
-            "adapted_heldout": cv["adapted_heldout"],
+            "adapted_heldout": cv[f"{prefix}_heldout"],
             "base_zero_shot_end_to_end": cv.get("zero_shot_end_to_end"),
-            "adapted_heldout_end_to_end": cv.get("adapted_heldout_end_to_end"),
+            "adapted_heldout_end_to_end": cv.get(f"{prefix}_heldout_end_to_end"),
         }
     if args.mitdb_dir and Path(args.mitdb_dir).is_dir():
         ds2 = build_beat_dataset(args.mitdb_dir, list(DS2), causal=cfg.causal)
         ds2.rr = ds2.rr[:, : cfg.n_rr]
         _, labels, probs = predict_records(adapted, ds2, list(DS2))
+        if args.n_s_only:
+            probs = resplit_n_s(predict_records(base, ds2, list(DS2))[2], probs)
         metrics["mitdb_DS2_reference"] = scores(labels, probs, "mitdb", "DS2", cfg.mode)
         metrics["mitdb_DS2_reference"]["records"] = "DS2"
         print(f"adapted on MIT-BIH DS2     : {short(metrics['mitdb_DS2_reference'])}")
@@ -394,6 +459,7 @@ def main(argv=None) -> int:
                 "base_checkpoint": str(args.checkpoint),
                 "database": database,
                 "records": records,
+                "n_s_only": args.n_s_only,
                 **{k: v for k, v in summary.items() if k != "losses"},
                 "final_loss": summary.get("losses", [None])[-1] if summary.get("losses") else None,
                 "cross_validation": cv_summary,

@@ -27,8 +27,9 @@ from ecg_core.adaptation import (
     record_folds,
     record_views,
 )
-from ecg_core.classifier import load_model
+from ecg_core.classifier import BeatClassifier, load_model
 from ecg_core.dataset import OTHER_LEAD, build_beat_dataset, concat_datasets
+from ecg_core.errors import ECGInputError
 from ecg_core.hub import build_upload_folder, validate_checkpoint_dir
 from ecg_core.models import HybridBeatNet, diagnostic_config
 from ecg_core.quantize import save_int8
@@ -187,11 +188,20 @@ def test_adapt_script_writes_a_loadable_checkpoint(svdb_dir, tmp_path, model) ->
         "877",
     ]
     cv_json = tmp_path / "cv.json"
-    assert (
-        adapt_script.main([*common, "--steps", "2", "--cv-folds", "2", "--cv-json", str(cv_json)])
-        == 0
-    )
+    cv_args = ["--steps", "2", "--cv-folds", "2", "--fold-models", str(tmp_path / "folds")]
+    assert adapt_script.main([*common, *cv_args, "--cv-json", str(cv_json)]) == 0
     cv = json.loads(cv_json.read_text())
+    # Scored again from the kept fold networks, without training: the same figures.
+    assert adapt_script.main([*common, *cv_args, "--cv-json", str(tmp_path / "again.json")]) == 0
+    again = json.loads((tmp_path / "again.json").read_text())
+    for key in ("adapted_heldout", "adapted_heldout_end_to_end", "n_s_only_heldout_end_to_end"):
+        assert again[key] == cv[key], key
+    # The N/S-only combination keeps the base network's V, F and Q calls beat for beat.
+    for c in "VFQ":
+        for score in ("se", "ppv"):
+            assert (
+                cv["n_s_only_heldout"]["classes"][c][score] == cv["zero_shot"]["classes"][c][score]
+            )
     assert sorted(r for f in cv["folds"] for r in f) == RECORDS
     n_beats = sum(cv["adapted_heldout"]["classes"][c]["n"] for c in "NSVFQ")
     assert n_beats == sum(cv["zero_shot"]["classes"][c]["n"] for c in "NSVFQ") > 4000
@@ -221,12 +231,60 @@ def test_adapt_script_writes_a_loadable_checkpoint(svdb_dir, tmp_path, model) ->
     card_folder = build_upload_folder(out, tmp_path / "upload", "someone/ecg-svdb")
     assert (card_folder / "adaptation.json").is_file()
 
+    # --n-s-only: the base network's weights, the adapted one as its N/S network.
+    out_ns = tmp_path / "adapted_n_s"
+    ns_args = ["--steps", "2", "--n-s-only", "--cv-json", str(cv_json), "--out", str(out_ns)]
+    assert adapt_script.main([*common, *ns_args]) == 0
+    validate_checkpoint_dir(out_ns)
+    assert json.loads((out_ns / "config.json").read_text())["ns_network"] is True
+    metrics = json.loads((out_ns / "metrics.json").read_text())
+    assert metrics["svdb-adapt_cv_heldout"] == cv["n_s_only_heldout"]
+    combined = load_model(out_ns)
+    assert combined.ns_model is not None
+    for name, tensor in combined.model.state_dict().items():
+        assert torch.equal(tensor, model.state_dict()[name]), name
+    assert load_model(out_ns, quantized=True).ns_model is not None
+    assert (
+        build_upload_folder(out_ns, tmp_path / "up_ns", "a/b") / "ns_model.safetensors"
+    ).is_file()
+    (out_ns / "ns_model.safetensors").unlink()
+    with pytest.raises(ECGInputError, match="ns_model.safetensors"):
+        validate_checkpoint_dir(out_ns)
+    with pytest.raises(FileNotFoundError, match="ns_model.safetensors"):
+        load_model(out_ns)
+
     # CV results from other settings must not be passed off as this checkpoint's estimate.
     for other_settings in (["--steps", "3"], ["--steps", "2", "--leads", "1"]):
         with pytest.raises(SystemExit, match="other settings"):
             adapt_script.main(
                 [*common, *other_settings, "--cv-json", str(cv_json), "--out", str(tmp_path / "x")]
             )
+
+
+def test_n_s_network_decides_only_between_n_and_s(svdb_dir) -> None:
+    """A base network with an N/S network: every beat keeps the base network's call if it is
+    V, F or Q, and otherwise gets the N/S network's choice between N and S."""
+    from ecg_core.dataset import read_signal_and_beats
+
+    model = load_model("diagnostic").model
+    torch.manual_seed(0)
+    other = HybridBeatNet(model.cfg).eval()  # untrained: its N/S split differs from the shipped
+    signal, fs, samples, _ = read_signal_and_beats(svdb_dir / "865")
+    beats = samples[:1500]
+    segment = signal[: beats[-1] + 200]
+    base_probs = BeatClassifier(model, "base").network_probabilities(segment, fs, beats)[0]
+    other_probs = BeatClassifier(other, "other").network_probabilities(segment, fs, beats)[0]
+    combined = BeatClassifier(model, "combined", ns_model=other)
+    probs = combined.network_probabilities(segment, fs, beats)[0]
+    base, labels = base_probs.argmax(1), probs.argmax(1)
+    ectopic = np.isin(base, [2, 3, 4])  # V, F, Q
+    assert 0 < ectopic.sum() < len(beats)  # an untrained network: both kinds occur
+    assert np.array_equal(labels[ectopic], base[ectopic])
+    assert np.array_equal(labels[~ectopic], other_probs[~ectopic, :2].argmax(1))
+    assert not np.array_equal(labels[~ectopic], base[~ectopic])  # and it did re-split some
+    assert np.allclose(probs.sum(1), 1, atol=1e-5)
+    ratio = probs[:, 2:] / base_probs[:, 2:]  # V, F, Q: the base's, normalised again
+    assert np.allclose(ratio, ratio[:, :1], rtol=1e-4)
 
 
 def test_source_mixing_concatenates_and_trains(svdb_dir, svdb_beats, model) -> None:
