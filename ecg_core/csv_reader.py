@@ -441,9 +441,13 @@ def _check_column_lengths(data: np.ndarray, names: list[str]) -> np.ndarray:
         def label(c: int) -> str:
             return f"'{names[c]}'" if names and names[c] else f"column {c + 1}"
 
+        missing = int(lengths[long] - lengths[short])
         raise ECGInputError(
             f"The columns have different lengths: {label(short)} has {lengths[short]} values "
-            f"but {label(long)} has {lengths[long]}. All columns must have the same length."
+            f"but {label(long)} has {lengths[long]}: its last {missing} row"
+            f"{'s are' if missing > 1 else ' is'} empty or NaN (from data row "
+            f"{lengths[short] + 1}). A short gap inside a column is filled, but not one at its "
+            "end: delete those rows or fill them in."
         )
     return data
 

@@ -342,8 +342,19 @@ def test_csv_infinite_value(tmp_path, mlii_10s):
 def test_csv_columns_of_different_lengths(tmp_path, mlii_10s):
     rows = ["MLII,V5"] + [f"{b:.3f},{c:.3f}" for b, c in mlii_10s]
     rows += [f"{b:.3f}," for b in mlii_10s[:100, 0]]
-    with pytest.raises(ECGInputError, match="'V5' has 3600 values but 'MLII' has 3700"):
+    with pytest.raises(
+        ECGInputError, match="'V5' has 3600 values but 'MLII' has 3700: its last 100 rows"
+    ):
         read_record(write_csv(tmp_path, "ragged.csv", rows), fs=360)
+
+
+def test_csv_nan_in_the_last_row_is_named(tmp_path, mlii_10s):
+    rows = ["time,ecg"] + [f"{i / 360:.4f},{v:.3f}" for i, v in enumerate(mlii_10s[:, 0])]
+    rows[-1] = rows[-1].split(",")[0] + ",NaN"
+    with pytest.raises(
+        ECGInputError, match=r"its last 1 row is empty or NaN \(from data row 3600\)"
+    ):
+        read_record(write_csv(tmp_path, "nan_end.csv", rows))
 
 
 def test_csv_row_with_extra_value(tmp_path, mlii_10s):
