@@ -257,6 +257,13 @@ def build_model_card(
         if adapted
         else ""
     )
+    if config.get("ns_network"):
+        adapted_text += (
+            "\nIt keeps the base model's V, F and Q calls: its adapted network "
+            "(`ns_model.safetensors`) only re-splits each beat's N and S probabilities "
+            "(`ecg_core.classifier.resplit_n_s`), so a beat the base model calls V, F or Q keeps "
+            "that call and one it calls N or S gets the adapted network's choice.\n"
+        )
     cv = adapted.get("cross_validation") if adapted else None
     if cv:
         comparison = metrics_markdown_table(
@@ -270,6 +277,11 @@ def build_model_card(
             f"({len(cv.get('folds', []))} folds; from `adaptation.json`):\n\n{comparison}\n"
         )
     table = metrics_markdown_table(metrics) if metrics else "_No metrics.json was found._"
+    ns_files = (
+        "\n- `ns_model.safetensors`, `ns_model_int8.safetensors`: the adapted N/S network."
+        if config.get("ns_network")
+        else ""
+    )
     body = f"""
 # {model_name}: ECG beat classifier (AAMI N/S/V/F/Q, {mode} mode)
 
@@ -285,7 +297,7 @@ The `realtime` mode is strictly causal; the `diagnostic` mode sees one beat ahea
 
 - `config.json`: the model configuration (validated before the weights are loaded).
 - `model.safetensors`: fp32 weights; `model_int8.safetensors`: int8 weights with per-channel scales.
-  Weights are safetensors only: loading this checkpoint cannot run code.
+  Weights are safetensors only: loading this checkpoint cannot run code.{ns_files}
 - `metrics.json`: written by `scripts/evaluate.py`; `loss_curve.png`, `val_confusion.png`: training plots.
 
 ## How to use

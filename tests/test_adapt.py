@@ -244,9 +244,9 @@ def test_adapt_script_writes_a_loadable_checkpoint(svdb_dir, tmp_path, model) ->
     for name, tensor in combined.model.state_dict().items():
         assert torch.equal(tensor, model.state_dict()[name]), name
     assert load_model(out_ns, quantized=True).ns_model is not None
-    assert (
-        build_upload_folder(out_ns, tmp_path / "up_ns", "a/b") / "ns_model.safetensors"
-    ).is_file()
+    upload = build_upload_folder(out_ns, tmp_path / "up_ns", "a/b")
+    assert (upload / "ns_model.safetensors").is_file()
+    assert "re-splits each beat's N and S" in (upload / "README.md").read_text()
     (out_ns / "ns_model.safetensors").unlink()
     with pytest.raises(ECGInputError, match="ns_model.safetensors"):
         validate_checkpoint_dir(out_ns)
