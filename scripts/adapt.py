@@ -331,7 +331,8 @@ def main(argv=None) -> int:
             train = [r for r in records if r not in test]
             saved = None if args.fold_models is None else args.fold_models / f"fold{k}.safetensors"
             if saved is not None and saved.is_file():
-                adapted, summary = load_fold_model(saved, cfg, args.fold_models, folds), {}
+                adapted = load_fold_model(saved, cfg, args.fold_models, folds)
+                summary = {"network": f"loaded from {saved}, not trained in this run"}
                 print(f"fold {k + 1}: the adapted network in {saved}")
             else:
                 adapted, summary = adapt_model(
