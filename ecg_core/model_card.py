@@ -184,22 +184,27 @@ def adaptation_markdown_table(cv_paths: list[Path]) -> str:
             details.append(f"labelled beats {'all' if n == 0 else f'{n} per record'}")
         if methods != ["adabn"]:
             details.append(f"{settings['steps']} steps, lr {settings['lr']:g}")
-        method = ", ".join(methods) + (f" ({', '.join(details)})" if details else "")
-        zero, adapted = cv["zero_shot"]["classes"], cv["adapted_heldout"]["classes"]
-        zero_e2e, adapted_e2e = cv.get("zero_shot_end_to_end"), cv.get("adapted_heldout_end_to_end")
-        cells = [
-            method,
-            str(cv.get("leads", 1)),
-            cv.get("positions") or "annotations",
-            *(f"{pair(zero, c)} → {pair(adapted, c)}" for c in ("V", "S")),
-            *(
-                f"{percent_pair(zero_e2e, c)} → {percent_pair(adapted_e2e, c)}"
-                if adapted_e2e
-                else "–"
-                for c in ("V", "S")
-            ),
-        ]
-        rows.append("| " + " | ".join(cells) + " |")
+        details.append(f"seed {settings.get('seed', 0)}, {len(cv['folds'])} folds")
+        method = ", ".join(methods) + f" ({', '.join(details)})"
+        forms = [("", "adapted_heldout")]
+        if "n_s_only_heldout" in cv:  # scripts/adapt.py --n-s-only's form, scored alike
+            forms.append((": N/S only, the shipped network's V, F, Q kept", "n_s_only_heldout"))
+        zero, zero_e2e = cv["zero_shot"]["classes"], cv.get("zero_shot_end_to_end")
+        for suffix, key in forms:
+            adapted, adapted_e2e = cv[key]["classes"], cv.get(f"{key}_end_to_end")
+            cells = [
+                method + suffix,
+                str(cv.get("leads", 1)),
+                cv.get("positions") or "annotations",
+                *(f"{pair(zero, c)} → {pair(adapted, c)}" for c in ("V", "S")),
+                *(
+                    f"{percent_pair(zero_e2e, c)} → {percent_pair(adapted_e2e, c)}"
+                    if adapted_e2e
+                    else "–"
+                    for c in ("V", "S")
+                ),
+            ]
+            rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 

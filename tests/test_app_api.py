@@ -310,16 +310,19 @@ def test_model_card_reads_the_checkpoints_metrics(app_module, tmp_path, monkeypa
     assert "diagnostic" in app_module.models_in_use()
     # the adaptation cross-validation (results/adaptation/*.json) is in the card too
     assert "Adapting the diagnostic model" in card
-    adabn = json.loads((app_module.APP_DIR / "results/adaptation/two_leads_adabn.json").read_text())
-    v = adabn["adapted_heldout"]["classes"]["V"]
-    assert f"{100 * v['se']:.2f} / {100 * v['ppv']:.2f}" in card
-    # ... and, where the run scored it, end to end on held-out records as the app runs
-    two_leads = json.loads(
-        (app_module.APP_DIR / "results/adaptation/two_leads_freeze_none_2000.json").read_text()
+    cv = json.loads(
+        (app_module.APP_DIR / "results/adaptation/cv_2000_seed0_5_folds.json").read_text()
     )
-    v = two_leads["adapted_heldout_end_to_end"]["V"]
-    row = next(line for line in card.splitlines() if line.startswith("|") and "2000 steps" in line)
-    assert f"→ {v['se']:.2f} / {v['ppv']:.2f}" in row and "| 2 |" in row
+    v = cv["adapted_heldout"]["classes"]["V"]
+    assert f"{100 * v['se']:.2f} / {100 * v['ppv']:.2f}" in card
+    # ... end to end on held-out records as the app runs, in both forms the run scored
+    rows = [
+        line for line in card.splitlines() if line.startswith("|") and "seed 0, 5 folds" in line
+    ]
+    for row, key in zip(rows, ["adapted_heldout", "n_s_only_heldout"], strict=True):
+        v = cv[f"{key}_end_to_end"]["V"]
+        assert f"→ {v['se']:.2f} / {v['ppv']:.2f}" in row and "| 2 |" in row
+    assert "N/S only" in rows[1] and "N/S only" not in rows[0]
 
 
 def test_flutter_is_shown_first_in_tiles_plots_and_html_report(app_module, mitdb_dir, tmp_path):
