@@ -241,39 +241,48 @@ def progress_bar(desc: str):
     return update
 
 
-def save_fold_model(folder: Path, k: int, model: torch.nn.Module, folds: list) -> None:
-    """Fold ``k``'s adapted network as ``fold<k>.safetensors`` (its config is the base
-    checkpoint's), with every fold's test records in ``folds.json``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "folds.json").write_text(json.dumps(folds) + "\n")
-    state = {name: t.contiguous() for name, t in model.state_dict().items()}
-    save_file(state, str(folder / f"fold{k}.safetensors"))
+def save_weights(model: torch.nn.Module, path: Path) -> None:
+    save_file({k: t.contiguous() for k, t in model.state_dict().items()}, str(path))
 
 
 def write_networks(out: Path, base: HybridBeatNet, adapted: HybridBeatNet, n_s_only: bool) -> None:
     """config.json and fp32 + int8 weights: of the adapted network, or (``n_s_only``) of the
     base network with the adapted one as its N/S network (``ns_model*.safetensors``)."""
-
-    def save(model: HybridBeatNet, fp32_name: str, int8_name: str) -> None:
-        state = {k: t.contiguous() for k, t in model.state_dict().items()}
-        save_file(state, str(out / fp32_name))
+    replace(base.cfg, ns_network=n_s_only).to_json(out / "config.json")
+    networks = [(base, FP32_WEIGHTS, INT8_WEIGHTS), (adapted, NS_FP32_WEIGHTS, NS_INT8_WEIGHTS)]
+    for model, fp32_name, int8_name in networks if n_s_only else [(adapted, *networks[0][1:])]:
+        save_weights(model, out / fp32_name)
         save_int8(model, out / int8_name)
 
-    replace(base.cfg, ns_network=n_s_only).to_json(out / "config.json")
-    if n_s_only:
-        save(base, FP32_WEIGHTS, INT8_WEIGHTS)
-        save(adapted, NS_FP32_WEIGHTS, NS_INT8_WEIGHTS)
-    else:
-        save(adapted, FP32_WEIGHTS, INT8_WEIGHTS)
 
+class FoldNetworks:
+    """``--fold-models``: each CV fold's adapted network (``fold<k>.safetensors``) in a folder
+    whose ``fold_models.json`` records what they were trained for (folds and settings); a
+    folder made for anything else is refused rather than scored."""
 
-def load_fold_model(path: Path, cfg, folder: Path, folds: list) -> HybridBeatNet:
-    """A network :func:`save_fold_model` wrote, if it was made for these folds."""
-    if json.loads((folder / "folds.json").read_text()) != folds:
-        raise SystemExit(f"{folder} holds networks of other folds; give an empty --fold-models")
-    model = HybridBeatNet(cfg)
-    model.load_state_dict(load_file(str(path)), strict=True)
-    return model
+    def __init__(self, folder: Path, made_for: dict):
+        self.folder = folder
+        self.made_for = json.loads(json.dumps(made_for))  # as it reads back from JSON
+        record = folder / "fold_models.json"
+        if record.is_file() and json.loads(record.read_text()) != self.made_for:
+            raise SystemExit(
+                f"{folder} holds fold networks of other folds or settings; give another folder"
+            )
+
+    def path(self, k: int) -> Path:
+        return self.folder / f"fold{k}.safetensors"
+
+    def load(self, k: int, cfg) -> HybridBeatNet | None:
+        if not self.path(k).is_file():
+            return None
+        model = HybridBeatNet(cfg)
+        model.load_state_dict(load_file(str(self.path(k))), strict=True)
+        return model
+
+    def save(self, k: int, model: HybridBeatNet) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "fold_models.json").write_text(json.dumps(self.made_for, indent=1) + "\n")
+        save_weights(model, self.path(k))
 
 
 def main(argv=None) -> int:
@@ -319,6 +328,13 @@ def main(argv=None) -> int:
         if args.cv_json is None:
             raise SystemExit("--cv-folds needs --cv-json FILE")
         folds = record_folds(data, records, args.cv_folds)
+        fold_networks = None
+        if args.fold_models is not None:
+            made_for = {"checkpoint": str(args.checkpoint), "database": database, "folds": folds}
+            made_for |= {"positions": args.positions, "leads": args.leads}
+            fold_networks = FoldNetworks(
+                args.fold_models, made_for | {"settings": settings.to_dict()}
+            )
         _, labels0, probs0 = predict_records(base, data, records)
         zero_shot = scores(labels0, probs0, database, records, cfg.mode)
         print(f"zero-shot, all records     : {short(zero_shot)}")
@@ -329,11 +345,10 @@ def main(argv=None) -> int:
         held_counts, held_n_s_counts = [], []
         for k, test in enumerate(folds):
             train = [r for r in records if r not in test]
-            saved = None if args.fold_models is None else args.fold_models / f"fold{k}.safetensors"
-            if saved is not None and saved.is_file():
-                adapted = load_fold_model(saved, cfg, args.fold_models, folds)
-                summary = {"network": f"loaded from {saved}, not trained in this run"}
-                print(f"fold {k + 1}: the adapted network in {saved}")
+            adapted = None if fold_networks is None else fold_networks.load(k, cfg)
+            if adapted is not None:
+                summary = {"network": f"{fold_networks.path(k)}: loaded, not trained in this run"}
+                print(f"fold {k + 1}: the adapted network in {fold_networks.path(k)}")
             else:
                 adapted, summary = adapt_model(
                     base,
@@ -344,8 +359,8 @@ def main(argv=None) -> int:
                     progress=progress_bar(f"fold {k + 1}"),
                     source=source,
                 )
-                if saved is not None:
-                    save_fold_model(args.fold_models, k, adapted, folds)
+                if fold_networks is not None:
+                    fold_networks.save(k, adapted)
             _, labels, probs = predict_records(adapted, data, test)
             _, labels_zs, probs_zs = predict_records(base, data, test)
             test_paths = [data_dir / r for r in test]

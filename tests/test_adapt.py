@@ -196,6 +196,9 @@ def test_adapt_script_writes_a_loadable_checkpoint(svdb_dir, tmp_path, model) ->
     again = json.loads((tmp_path / "again.json").read_text())
     for key in ("adapted_heldout", "adapted_heldout_end_to_end", "n_s_only_heldout_end_to_end"):
         assert again[key] == cv[key], key
+    assert all("loaded, not trained" in fold["network"] for fold in again["per_fold"])
+    with pytest.raises(SystemExit, match="other folds or settings"):  # not these networks
+        adapt_script.main([*common, *cv_args, "--seed", "1", "--cv-json", str(tmp_path / "x.json")])
     # The N/S-only combination keeps the base network's V, F and Q calls beat for beat.
     for c in "VFQ":
         for score in ("se", "ppv"):
