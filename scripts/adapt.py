@@ -37,7 +37,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -285,17 +285,28 @@ class FoldNetworks:
         save_weights(model, self.path(k))
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    settings = settings_from(args)
-    start = time.perf_counter()
+@dataclass
+class Inputs:
+    """What a cross-validation and an adaptation both start from."""
 
+    base: HybridBeatNet  # the network adapted
+    checkpoint_folder: Path
+    data_dir: Path
+    records: list[str]
+    data: BeatDataset  # the target records' beats
+    noise: np.ndarray | None  # NSTDB noise for augmentation
+    source: BeatDataset | None  # labelled source beats mixed into fine-tuning batches
+
+    @property
+    def database(self) -> str:
+        return self.data_dir.name
+
+
+def load_inputs(args: argparse.Namespace, settings: AdaptSettings) -> Inputs:
     folder = resolve_checkpoint(args.checkpoint)
     base = load_model(folder).model
     cfg = base.cfg
     data_dir = Path(args.data_dir)
-    database = data_dir.name
     records = resolve_record_list(args.records, [p.stem for p in data_dir.glob("*.hea")])
     data = beat_sequences(
         data_dir,
@@ -319,146 +330,139 @@ def main(argv=None) -> int:
         )
         source = beat_sequences(source_dir, source_records, causal=cfg.causal, leads=args.leads)
         source.rr = source.rr[:, : cfg.n_rr]
-    print(
-        f"{folder.name} ({cfg.mode}) -> {database}: {len(records)} records, {len(data)} beats; "
-        f"methods {','.join(settings.methods)}"
-    )
+    return Inputs(base, folder, data_dir, records, data, noise, source)
 
-    if args.cv_folds:
-        if args.cv_json is None:
-            raise SystemExit("--cv-folds needs --cv-json FILE")
-        folds = record_folds(data, records, args.cv_folds)
-        fold_networks = None
-        if args.fold_models is not None:
-            made_for = {"checkpoint": str(args.checkpoint), "database": database, "folds": folds}
-            made_for |= {"positions": args.positions, "leads": args.leads}
-            fold_networks = FoldNetworks(
-                args.fold_models, made_for | {"settings": settings.to_dict()}
-            )
-        _, labels0, probs0 = predict_records(base, data, records)
-        zero_shot = scores(labels0, probs0, database, records, cfg.mode)
-        print(f"zero-shot, all records     : {short(zero_shot)}")
-        paths = [data_dir / r for r in records]
-        zero_shot_e2e = percent_scores(product_totals(load_model(folder), paths))
-        print(f"zero-shot, end to end      : {short_e2e(zero_shot_e2e)}")
-        held_labels, held_probs, held_n_s_probs, per_fold = [], [], [], []
-        held_counts, held_n_s_counts = [], []
-        for k, test in enumerate(folds):
+
+def cross_validate(args: argparse.Namespace, settings: AdaptSettings, inputs: Inputs) -> dict:
+    """Adapt on the other folds' records and score each held-out fold, three ways: zero-shot,
+    the adapted network alone, and the base network with the adapted one's N/S split."""
+    base, data, records, database = inputs.base, inputs.data, inputs.records, inputs.database
+    cfg = base.cfg
+    folds = record_folds(data, records, args.cv_folds)
+    fold_networks = None
+    if args.fold_models is not None:
+        made_for = {"checkpoint": str(args.checkpoint), "database": database, "folds": folds}
+        made_for |= {"positions": args.positions, "leads": args.leads}
+        fold_networks = FoldNetworks(args.fold_models, made_for | {"settings": settings.to_dict()})
+    _, labels0, probs0 = predict_records(base, data, records)
+    zero_shot = scores(labels0, probs0, database, records, cfg.mode)
+    print(f"zero-shot, all records     : {short(zero_shot)}")
+    paths = [inputs.data_dir / r for r in records]
+    zero_shot_e2e = percent_scores(product_totals(load_model(inputs.checkpoint_folder), paths))
+    print(f"zero-shot, end to end      : {short_e2e(zero_shot_e2e)}")
+    held_labels, held_probs, held_n_s_probs, per_fold = [], [], [], []
+    held_counts, held_n_s_counts = [], []
+    for k, test in enumerate(folds):
+        adapted = None if fold_networks is None else fold_networks.load(k, cfg)
+        if adapted is not None:
+            summary = {"network": f"{fold_networks.path(k)}: loaded, not trained in this run"}
+            print(f"fold {k + 1}: the adapted network in {fold_networks.path(k)}")
+        else:
             train = [r for r in records if r not in test]
-            adapted = None if fold_networks is None else fold_networks.load(k, cfg)
-            if adapted is not None:
-                summary = {"network": f"{fold_networks.path(k)}: loaded, not trained in this run"}
-                print(f"fold {k + 1}: the adapted network in {fold_networks.path(k)}")
-            else:
-                adapted, summary = adapt_model(
-                    base,
-                    data,
-                    train,
-                    settings,
-                    noise,
-                    progress=progress_bar(f"fold {k + 1}"),
-                    source=source,
-                )
-                if fold_networks is not None:
-                    fold_networks.save(k, adapted)
-            _, labels, probs = predict_records(adapted, data, test)
-            _, labels_zs, probs_zs = predict_records(base, data, test)
-            test_paths = [data_dir / r for r in test]
-            counts = product_totals(
-                BeatClassifier(adapted, name=f"adapted, fold {k + 1}"), test_paths
+            progress = progress_bar(f"fold {k + 1}")
+            adapted, summary = adapt_model(
+                base, data, train, settings, inputs.noise, progress=progress, source=inputs.source
             )
-            n_s_counts = product_totals(
-                BeatClassifier(base, name=f"N/S adapted, fold {k + 1}", ns_model=adapted),
-                test_paths,
-            )
-            held_counts.append(counts)
-            held_n_s_counts.append(n_s_counts)
-            fold = {
-                "test_records": test,
-                "adapted": scores(labels, probs, database, test, cfg.mode),
-                "zero_shot": scores(labels_zs, probs_zs, database, test, cfg.mode),
-                "adapted_end_to_end": percent_scores(counts),
-                "n_s_only_end_to_end": percent_scores(n_s_counts),
-                **{k2: v for k2, v in summary.items() if k2 not in ("losses", "settings")},
-            }
-            per_fold.append(fold)
-            held_labels.append(labels)
-            held_probs.append(probs)
-            held_n_s_probs.append(resplit_n_s(probs_zs, probs))
-            print(
-                f"fold {k + 1} {','.join(test)}: adapted {short(fold['adapted'])} "
-                f"(zero-shot {short(fold['zero_shot'])})",
-                flush=True,
-            )
-        adapted_all = scores(
-            np.concatenate(held_labels), np.concatenate(held_probs), database, records, cfg.mode
-        )
-        print(f"adapted, held-out records  : {short(adapted_all)}")
-        adapted_e2e = percent_scores(sum(held_counts))
-        print(f"adapted, held-out, end to end: {short_e2e(adapted_e2e)}")
-        n_s_only = scores(
-            np.concatenate(held_labels), np.concatenate(held_n_s_probs), database, records, cfg.mode
-        )
-        n_s_only_e2e = percent_scores(sum(held_n_s_counts))
-        print(f"N/S only, held-out, end to end: {short_e2e(n_s_only_e2e)}")
-        result = {
-            "checkpoint": str(args.checkpoint),
-            "database": database,
-            "records": records,
-            "folds": folds,
-            "settings": settings.to_dict(),
-            "positions": args.positions,
-            "leads": args.leads,
-            "zero_shot": zero_shot,
-            "adapted_heldout": adapted_all,
-            # The records analysed as the app does (percent): the figure that matters.
-            "zero_shot_end_to_end": zero_shot_e2e,
-            "adapted_heldout_end_to_end": adapted_e2e,
-            # The base network's V, F and Q with the adapted one's N/S split (--n-s-only).
-            "n_s_only_heldout": n_s_only,
-            "n_s_only_heldout_end_to_end": n_s_only_e2e,
-            "per_fold": per_fold,
-            "seconds": time.perf_counter() - start,
+            if fold_networks is not None:
+                fold_networks.save(k, adapted)
+        _, labels, probs = predict_records(adapted, data, test)
+        _, labels_zs, probs_zs = predict_records(base, data, test)
+        test_paths = [inputs.data_dir / r for r in test]
+        counts = product_totals(BeatClassifier(adapted, f"adapted, fold {k + 1}"), test_paths)
+        n_s_only_model = BeatClassifier(base, f"N/S adapted, fold {k + 1}", ns_model=adapted)
+        n_s_counts = product_totals(n_s_only_model, test_paths)
+        held_counts.append(counts)
+        held_n_s_counts.append(n_s_counts)
+        fold = {
+            "test_records": test,
+            "adapted": scores(labels, probs, database, test, cfg.mode),
+            "zero_shot": scores(labels_zs, probs_zs, database, test, cfg.mode),
+            "adapted_end_to_end": percent_scores(counts),
+            "n_s_only_end_to_end": percent_scores(n_s_counts),
+            **{k2: v for k2, v in summary.items() if k2 not in ("losses", "settings")},
         }
-        args.cv_json.parent.mkdir(parents=True, exist_ok=True)
-        args.cv_json.write_text(json.dumps(result, indent=1) + "\n")
-        print(f"wrote {args.cv_json} ({result['seconds'] / 60:.1f} min)")
-        return 0
+        per_fold.append(fold)
+        held_labels.append(labels)
+        held_probs.append(probs)
+        held_n_s_probs.append(resplit_n_s(probs_zs, probs))
+        print(
+            f"fold {k + 1} {','.join(test)}: adapted {short(fold['adapted'])} "
+            f"(zero-shot {short(fold['zero_shot'])})",
+            flush=True,
+        )
+    labels = np.concatenate(held_labels)
+    adapted_all = scores(labels, np.concatenate(held_probs), database, records, cfg.mode)
+    print(f"adapted, held-out records  : {short(adapted_all)}")
+    adapted_e2e = percent_scores(sum(held_counts))
+    print(f"adapted, held-out, end to end: {short_e2e(adapted_e2e)}")
+    n_s_only = scores(labels, np.concatenate(held_n_s_probs), database, records, cfg.mode)
+    n_s_only_e2e = percent_scores(sum(held_n_s_counts))
+    print(f"N/S only, held-out, end to end: {short_e2e(n_s_only_e2e)}")
+    return {
+        "checkpoint": str(args.checkpoint),
+        "database": database,
+        "records": records,
+        "folds": folds,
+        "settings": settings.to_dict(),
+        "positions": args.positions,
+        "leads": args.leads,
+        "zero_shot": zero_shot,
+        "adapted_heldout": adapted_all,
+        # The records analysed as the app does (percent): the figure that matters.
+        "zero_shot_end_to_end": zero_shot_e2e,
+        "adapted_heldout_end_to_end": adapted_e2e,
+        # The base network's V, F and Q with the adapted one's N/S split (--n-s-only).
+        "n_s_only_heldout": n_s_only,
+        "n_s_only_heldout_end_to_end": n_s_only_e2e,
+        "per_fold": per_fold,
+    }
 
-    if args.out is None:
-        raise SystemExit("give --cv-folds K --cv-json FILE (cross-validate) or --out DIR (adapt)")
+
+def cv_estimate(args: argparse.Namespace, settings: AdaptSettings) -> dict | None:
+    """The cross-validated scores of the checkpoint being written, from --cv-json (None when
+    there is none): checked to come from the same settings, in the form being written."""
+    if args.cv_json is None or not args.cv_json.is_file():
+        return None
+    cv = json.loads(args.cv_json.read_text())
+    same_data = (cv.get("positions"), cv.get("leads", 1)) == (args.positions, args.leads)
+    if cv.get("settings") != json.loads(json.dumps(settings.to_dict())) or not same_data:
+        raise SystemExit(f"{args.cv_json} was run with other settings than these; re-run the CV")
+    # What this checkpoint labels with: the adapted network, or the base one re-split by it.
+    form = "n_s_only" if args.n_s_only else "adapted"
+    if f"{form}_heldout" not in cv:
+        raise SystemExit(f"{args.cv_json} has no scores of the N/S-only form; re-run the CV")
+    return {
+        "cv_json": str(args.cv_json),
+        "folds": cv["folds"],
+        "base_zero_shot": cv["zero_shot"],
+        "adapted_heldout": cv[f"{form}_heldout"],
+        "base_zero_shot_end_to_end": cv.get("zero_shot_end_to_end"),
+        "adapted_heldout_end_to_end": cv.get(f"{form}_heldout_end_to_end"),
+    }
+
+
+def adapt_and_write(args: argparse.Namespace, settings: AdaptSettings, inputs: Inputs) -> None:
+    """Adapt on every record; write the checkpoint with its metrics.json and adaptation.json."""
+    base, cfg = inputs.base, inputs.base.cfg
+    cv_summary = cv_estimate(args, settings)  # refused before training, not after
     adapted, summary = adapt_model(
-        base, data, records, settings, noise, progress=progress_bar("adapt"), source=source
+        base,
+        inputs.data,
+        inputs.records,
+        settings,
+        inputs.noise,
+        progress=progress_bar("adapt"),
+        source=inputs.source,
     )
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     write_networks(out, base, adapted, n_s_only=args.n_s_only)
-    # What this checkpoint labels with: the adapted network, or the base one re-split by it.
-    prefix = "n_s_only" if args.n_s_only else "adapted"
     metrics: dict = {}
-    cv_summary = None
-    if args.cv_json is not None and args.cv_json.is_file():
-        cv = json.loads(args.cv_json.read_text())
-        same_data = (cv.get("positions"), cv.get("leads", 1)) == (args.positions, args.leads)
-        if cv.get("settings") != json.loads(json.dumps(settings.to_dict())) or not same_data:
-            raise SystemExit(
-                f"{args.cv_json} was run with other settings than these; re-run the CV"
-            )
+    if cv_summary is not None:
         # Only this checkpoint's own scores go in metrics.json (and so in the card's
-        # model-index); the base model's zero-shot scores, for comparison, in adaptation.json.
-        # The end-to-end figures (percent, S and V only) are not evaluate.py-shaped: they go
-        # in adaptation.json.
-        if f"{prefix}_heldout" not in cv:
-            raise SystemExit(f"{args.cv_json} has no N/S-only scores; re-run the CV")
-        metrics[f"{database}_cv_heldout"] = cv[f"{prefix}_heldout"]
-        cv_summary = {
-            "cv_json": str(args.cv_json),
-            "folds": cv["folds"],
-            "base_zero_shot": cv["zero_shot"],
-            "adapted_heldout": cv[f"{prefix}_heldout"],
-            "base_zero_shot_end_to_end": cv.get("zero_shot_end_to_end"),
-            "adapted_heldout_end_to_end": cv.get(f"{prefix}_heldout_end_to_end"),
-        }
+        # model-index); the base model's zero-shot scores, for comparison, and the end-to-end
+        # figures (percent, S and V only, not evaluate.py-shaped) in adaptation.json.
+        metrics[f"{inputs.database}_cv_heldout"] = cv_summary["adapted_heldout"]
     if args.mitdb_dir and Path(args.mitdb_dir).is_dir():
         ds2 = build_beat_dataset(args.mitdb_dir, list(DS2), causal=cfg.causal)
         ds2.rr = ds2.rr[:, : cfg.n_rr]
@@ -469,22 +473,43 @@ def main(argv=None) -> int:
         metrics["mitdb_DS2_reference"]["records"] = "DS2"
         print(f"adapted on MIT-BIH DS2     : {short(metrics['mitdb_DS2_reference'])}")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
-    (out / "adaptation.json").write_text(
-        json.dumps(
-            {
-                "base_checkpoint": str(args.checkpoint),
-                "database": database,
-                "records": records,
-                "n_s_only": args.n_s_only,
-                **{k: v for k, v in summary.items() if k != "losses"},
-                "final_loss": summary.get("losses", [None])[-1] if summary.get("losses") else None,
-                "cross_validation": cv_summary,
-            },
-            indent=1,
-        )
-        + "\n"
+    losses = summary.get("losses")
+    record = {
+        "base_checkpoint": str(args.checkpoint),
+        "database": inputs.database,
+        "records": inputs.records,
+        "n_s_only": args.n_s_only,
+        **{k: v for k, v in summary.items() if k != "losses"},
+        "final_loss": losses[-1] if losses else None,
+        "cross_validation": cv_summary,
+    }
+    (out / "adaptation.json").write_text(json.dumps(record, indent=1) + "\n")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.cv_folds and args.cv_json is None:
+        raise SystemExit("--cv-folds needs --cv-json FILE")
+    if not args.cv_folds and args.out is None:
+        raise SystemExit("give --cv-folds K --cv-json FILE (cross-validate) or --out DIR (adapt)")
+    torch.set_num_threads(args.threads)
+    settings = settings_from(args)
+    start = time.perf_counter()
+    inputs = load_inputs(args, settings)
+    print(
+        f"{inputs.checkpoint_folder.name} ({inputs.base.cfg.mode}) -> {inputs.database}: "
+        f"{len(inputs.records)} records, {len(inputs.data)} beats; "
+        f"methods {','.join(settings.methods)}"
     )
-    print(f"wrote {out} ({(time.perf_counter() - start) / 60:.1f} min)")
+    if args.cv_folds:
+        result = cross_validate(args, settings, inputs)
+        result["seconds"] = time.perf_counter() - start
+        args.cv_json.parent.mkdir(parents=True, exist_ok=True)
+        args.cv_json.write_text(json.dumps(result, indent=1) + "\n")
+        print(f"wrote {args.cv_json} ({result['seconds'] / 60:.1f} min)")
+    else:
+        adapt_and_write(args, settings, inputs)
+        print(f"wrote {args.out} ({(time.perf_counter() - start) / 60:.1f} min)")
     return 0
 
 
