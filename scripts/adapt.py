@@ -147,9 +147,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--fold-models",
         type=Path,
         default=None,
-        help="CV: keep each fold's adapted network here (fold<k>.safetensors, the folds in "
-        "folds.json); a fold whose network is already there is loaded, not trained again "
-        "(give the same settings)",
+        help="CV: keep each fold's adapted network here (fold<k>.safetensors; what they were "
+        "trained for in fold_models.json); a fold whose network is already there is loaded, "
+        "not trained again, and a folder made for other folds or settings is refused",
     )
     p.add_argument(
         "--n-s-only",
@@ -249,8 +249,11 @@ def write_networks(out: Path, base: HybridBeatNet, adapted: HybridBeatNet, n_s_o
     """config.json and fp32 + int8 weights: of the adapted network, or (``n_s_only``) of the
     base network with the adapted one as its N/S network (``ns_model*.safetensors``)."""
     replace(base.cfg, ns_network=n_s_only).to_json(out / "config.json")
-    networks = [(base, FP32_WEIGHTS, INT8_WEIGHTS), (adapted, NS_FP32_WEIGHTS, NS_INT8_WEIGHTS)]
-    for model, fp32_name, int8_name in networks if n_s_only else [(adapted, *networks[0][1:])]:
+    if n_s_only:
+        networks = [(base, FP32_WEIGHTS, INT8_WEIGHTS), (adapted, NS_FP32_WEIGHTS, NS_INT8_WEIGHTS)]
+    else:
+        networks = [(adapted, FP32_WEIGHTS, INT8_WEIGHTS)]
+    for model, fp32_name, int8_name in networks:
         save_weights(model, out / fp32_name)
         save_int8(model, out / int8_name)
 
