@@ -305,6 +305,23 @@ class BeatClassifier:
         )
 
 
+def load_network(path: str | Path, config: ModelConfig, quantized: bool = False) -> HybridBeatNet:
+    """One network from its safetensors file: fp32, or (``quantized=True``) int8 weights
+    dequantised to float."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path.parent} has no {path.name}.")
+    if quantized:
+        from ecg_core.quantize import load_int8_state_dict
+
+        state = load_int8_state_dict(path)
+    else:
+        state = load_file(str(path))
+    model = HybridBeatNet(config)
+    model.load_state_dict(state, strict=True)
+    return model
+
+
 def load_model(name_or_path: str | Path = "diagnostic", quantized: bool = False) -> BeatClassifier:
     """Load a checkpoint folder (``"realtime"``, ``"diagnostic"`` or a path).
 
@@ -314,18 +331,7 @@ def load_model(name_or_path: str | Path = "diagnostic", quantized: bool = False)
     config = ModelConfig.from_json(folder / "config.json")
 
     def network(fp32_file: str, int8_file: str) -> HybridBeatNet:
-        path = folder / (int8_file if quantized else fp32_file)
-        if not path.is_file():
-            raise FileNotFoundError(f"The checkpoint {folder} has no {path.name}.")
-        if quantized:
-            from ecg_core.quantize import load_int8_state_dict
-
-            state = load_int8_state_dict(path)
-        else:
-            state = load_file(str(path))
-        model = HybridBeatNet(config)
-        model.load_state_dict(state, strict=True)
-        return model
+        return load_network(folder / (int8_file if quantized else fp32_file), config, quantized)
 
     ns_model = network(NS_FP32_WEIGHTS, NS_INT8_WEIGHTS) if config.ns_network else None
     return BeatClassifier(

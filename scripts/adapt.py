@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -65,6 +65,7 @@ from ecg_core.classifier import (  # noqa: E402
     NS_INT8_WEIGHTS,
     BeatClassifier,
     load_model,
+    load_network,
     resplit_n_s,
 )
 from ecg_core.dataset import (  # noqa: E402
@@ -278,9 +279,7 @@ class FoldNetworks:
     def load(self, k: int, cfg) -> HybridBeatNet | None:
         if not self.path(k).is_file():
             return None
-        model = HybridBeatNet(cfg)
-        model.load_state_dict(load_file(str(self.path(k))), strict=True)
-        return model
+        return load_network(self.path(k), cfg)
 
     def save(self, k: int, model: HybridBeatNet) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -347,8 +346,10 @@ def cross_validate(args: argparse.Namespace, settings: AdaptSettings, inputs: In
         made_for = {"checkpoint": str(args.checkpoint), "database": database, "folds": folds}
         made_for |= {"positions": args.positions, "leads": args.leads}
         fold_networks = FoldNetworks(args.fold_models, made_for | {"settings": settings.to_dict()})
-    _, labels0, probs0 = predict_records(base, data, records)
+    beats0, labels0, probs0 = predict_records(base, data, records)
     zero_shot = scores(labels0, probs0, database, records, cfg.mode)
+    zero_shot_probs = np.zeros((len(data.labels), probs0.shape[1]), np.float32)
+    zero_shot_probs[beats0] = probs0  # by beat index, for each fold's records
     print(f"zero-shot, all records     : {short(zero_shot)}")
     paths = [inputs.data_dir / r for r in records]
     zero_shot_e2e = percent_scores(product_totals(load_model(inputs.checkpoint_folder), paths))
@@ -368,8 +369,8 @@ def cross_validate(args: argparse.Namespace, settings: AdaptSettings, inputs: In
             )
             if fold_networks is not None:
                 fold_networks.save(k, adapted)
-        _, labels, probs = predict_records(adapted, data, test)
-        _, labels_zs, probs_zs = predict_records(base, data, test)
+        beats, labels, probs = predict_records(adapted, data, test)
+        probs_zs = zero_shot_probs[beats]
         test_paths = [inputs.data_dir / r for r in test]
         counts = product_totals(BeatClassifier(adapted, f"adapted, fold {k + 1}"), test_paths)
         n_s_only_model = BeatClassifier(base, f"N/S adapted, fold {k + 1}", ns_model=adapted)
@@ -379,7 +380,7 @@ def cross_validate(args: argparse.Namespace, settings: AdaptSettings, inputs: In
         fold = {
             "test_records": test,
             "adapted": scores(labels, probs, database, test, cfg.mode),
-            "zero_shot": scores(labels_zs, probs_zs, database, test, cfg.mode),
+            "zero_shot": scores(labels, probs_zs, database, test, cfg.mode),
             "adapted_end_to_end": percent_scores(counts),
             "n_s_only_end_to_end": percent_scores(n_s_counts),
             **{k2: v for k2, v in summary.items() if k2 not in ("losses", "settings")},
