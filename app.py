@@ -588,7 +588,7 @@ in use keeps its V, F and Q calls. No adapted model is shipped: the N/S-only for
 with its bar before it ran, gained 3.7–4.4 points of S F1 end to end and kept V within 0.3
 points, but in the 4-fold run its S Se fell 1.2 points (the bar allowed 1.0). The adapted
 network alone gains 4.7–5.1 points of S F1 and loses 0.4–1.9 of V F1. Earlier runs (other
-methods, the SVT rule before, the model before) are in the README.
+methods and the SVT rule before: the README; the model before: results/README.md).
 
 {adaptation_text}
 
