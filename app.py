@@ -454,7 +454,7 @@ def render_views(session: Session | None, length_s: float):
             af_spans=report.af_spans,
         ),
         _window_view(session, start_s, length_s, first),
-        gr.Slider(minimum=0, maximum=max(report.duration_s - 1, 1), value=start_s, step=1),
+        gr.Slider(minimum=0, maximum=max(int(report.duration_s) - 1, 1), value=start_s, step=1),
         gr.Number(value=first, maximum=max(len(beats) - 1, 0)),
         beat_fig,
         beat_note,
@@ -793,6 +793,7 @@ with gr.Blocks(title="ECG Arrhythmia Detector", delete_cache=(1800, 3600)) as de
                             label="Sampling rate (Hz), CSV without time column",
                             value=None,
                             minimum=0,
+                            info="0: from the file (WFDB header, CSV time column)",
                         )
                         lead_box = gr.Dropdown(
                             [AUTO_LEAD],
