@@ -1,0 +1,100 @@
+"""Beats inside noisy spans labelled Q, end to end on the development sets (never DS2).
+
+The product already leaves beats inside the quality mask's noisy spans out of counts, burden,
+runs and heart rate, but its beat table (what ``scripts/analyze.py`` writes and outside tools
+score) still gives them the network's class, and in heavy noise most false detections come
+out V. The candidate: a beat inside a noisy span is labelled Q ("unclassifiable", AAMI) in
+the beat table. For each checkpoint: V and S Se / +P / F1 on our own detections (matched
+within 150 ms), as shipped and with the candidate, on the SVDB subset, MIT-BIH DS1 and each
+NSTDB noise level (118 and 119 together), each record run through the product
+(``ecg_core.pipeline.analyze``: two leads, AF and SVT steps).
+
+    python scripts/noisy_q_check.py checkpoints/diagnostic checkpoints/realtime --out results/noisy_q_check.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from cross_database import NSTDB_SNRS_DB  # noqa: E402
+from evaluate import (  # noqa: E402
+    add_development_sets_arguments,
+    development_sets,
+    product_counts,
+    product_reports,
+    write_result,
+)
+
+from ecg_core.aami import AAMI_CLASSES, CLASS_INDEX  # noqa: E402
+from ecg_core.classifier import load_model  # noqa: E402
+from ecg_core.metrics import metrics_from_counts, percent_scores  # noqa: E402
+
+Q = CLASS_INDEX["Q"]
+FORMS = ("as shipped", "noisy beats Q")
+
+
+def noisy_beats_q(labels: np.ndarray, noisy: np.ndarray) -> np.ndarray:
+    """The candidate: every beat inside a noisy span labelled Q."""
+    return np.where(noisy, Q, labels)
+
+
+def record_sets(args: argparse.Namespace) -> dict[str, list[Path]]:
+    sets = development_sets(args.mitdb, args.svdb, args.ds1)
+    if args.nstdb.is_dir():
+        for snr, tag in NSTDB_SNRS_DB.items():
+            sets[f"NSTDB {snr} dB"] = [args.nstdb / f"118e{tag}", args.nstdb / f"119e{tag}"]
+    return sets
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoints", nargs="+")
+    add_development_sets_arguments(parser)
+    parser.add_argument("--nstdb", type=Path, default=ROOT.parent / "shared" / "data" / "nstdb")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    n = len(AAMI_CLASSES)
+
+    result: dict = {"command": " ".join(sys.argv), "checkpoints": {}}
+    for checkpoint in args.checkpoints:
+        model = load_model(checkpoint)
+        rows = result["checkpoints"][checkpoint] = {}
+        for name, paths in record_sets(args).items():
+            totals = {form: np.zeros((n + 1, n + 1), dtype=np.int64) for form in FORMS}
+            noisy_beats = all_beats = 0
+            for report, ref_samples, ref_labels in product_reports(model, paths):
+                labels = report.beats["label"].map(CLASS_INDEX).to_numpy(np.int64)
+                noisy = report.beats["noisy"].to_numpy(bool)
+                totals["as shipped"] += product_counts(report, ref_samples, ref_labels, labels)
+                candidate = noisy_beats_q(labels, noisy)
+                totals["noisy beats Q"] += product_counts(
+                    report, ref_samples, ref_labels, candidate
+                )
+                noisy_beats += int(noisy.sum())
+                all_beats += noisy.size
+            rows[name] = {"detections": all_beats, "detections_in_noisy_spans": noisy_beats}
+            for form, counts in totals.items():
+                scores = percent_scores(counts)
+                scores["false_beats"] = metrics_from_counts(counts)["false_beats"]
+                rows[name][form] = scores
+                print(
+                    f"{checkpoint} | {name} | {form:>13}: V {scores['V']['se']:.1f} / "
+                    f"{scores['V']['ppv']:.1f} (F1 {scores['V']['f1']:.2f}) | S "
+                    f"{scores['S']['se']:.1f} / {scores['S']['ppv']:.1f} (F1 "
+                    f"{scores['S']['f1']:.2f}) | {noisy_beats} of {all_beats} in noise",
+                    flush=True,
+                )
+    write_result(args.out, result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
