@@ -10,14 +10,14 @@ spans. Readers of long records hold only these leads (:func:`read_analysis_leads
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from ecg_core import analysis
 from ecg_core.preprocessing import companion_lead, select_lead
-from ecg_core.quality import noisy_spans, quality_mask
+from ecg_core.quality import noisy_spans, quality_mask, without_beat_trains
 from ecg_core.record import Record
 
 
@@ -104,6 +104,19 @@ class LeadChoice:
     companion: int | None  # classified too (probabilities averaged); None: one lead
     companion_spans: list[tuple[float, float]] | None
     note: str = ""  # why the analysed lead is not the preferred one
+
+    def without_beat_trains(self, record: Record, r_peaks: np.ndarray) -> LeadChoice:
+        """The same choice, each lead's noisy spans less those where the beats detected
+        (``r_peaks``, samples) form a train of alike complexes on that lead
+        (:func:`ecg_core.quality.without_beat_trains`: a run of ventricular tachycardia is
+        not noise). Called once the beats are found; ``choose_leads`` runs before."""
+        fs = float(record.fs)
+        spans = without_beat_trains(record.signal[:, self.analysed], fs, r_peaks, self.spans)
+        companion_spans = self.companion_spans
+        if self.companion is not None and companion_spans is not None:
+            companion_signal = record.signal[:, self.companion]
+            companion_spans = without_beat_trains(companion_signal, fs, r_peaks, companion_spans)
+        return replace(self, spans=spans, companion_spans=companion_spans)
 
 
 def analysis_leads(

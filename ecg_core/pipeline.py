@@ -351,6 +351,9 @@ def analyze(
     r_peaks, vf_samples = detect_qrs_and_vf(signal, fs)
     r_peaks = np.asarray(r_peaks, dtype=np.int64)
     vf_spans = [(a / fs, b / fs) for a, b in vf_samples]
+    if usable_mask is None:  # a run of alike beats is a rhythm, not noise
+        leads = leads.without_beat_trains(record, r_peaks)
+        spans = leads.spans
 
     if r_peaks.size:
         if model is None:  # loaded only when there is something to classify (torch is heavy)

@@ -21,6 +21,12 @@ no per-sample loop). A block is unusable when any of these holds:
   envelope repeats at a heart rate (autocorrelation >= 0.6 at a 0.25-2 s lag) is kept:
   hiding a tachycardia as "noise" would be the worse mistake.
 
+Judged after beat detection (:func:`without_beat_trains`): a noisy span in which the detected
+beats form a train of alike complexes is a rhythm, not noise, and is usable again. Runs of
+large wide complexes (ventricular tachycardia, MIT-BIH 203 and 205) are "too loud" and not
+spiky next to a record's narrow sinus beats, and the periodicity test misses a run of a few
+seconds inside a 5-s context; noise does not repeat a complex beat after beat.
+
 Thresholds were set on MIT-BIH (clean records stay ~100 % usable) and the MIT-BIH Noise
 Stress Test Database; ``python -m ecg_core.quality --data-dir ../shared/data`` prints the
 figures.
@@ -50,7 +56,9 @@ from ecg_core.preprocessing import bandpass
 BLOCK_S: float = 1.0  # resolution of the mask
 CONTEXT_BLOCKS: int = 5  # each block is judged on the 5 s centred on it (>= 3 beats at 40 bpm)
 FLAT_PTP_RATIO: float = 0.05  # block peak-to-peak below 5 % of the record's median: flat
-CLIP_RUN_S: float = 0.02  # >= 20 ms stuck at the record's extreme value: saturated
+#: >= 80 ms stuck at the record's extreme value: saturated. Shorter runs are the clipped tops
+#: of tall R waves (23-47 ms in SVDB 812 and 868 at 128 Hz), whose beats are still readable.
+CLIP_RUN_S: float = 0.08
 STD_RATIO_MAX: float = 2.5  # 0.5-40 Hz std above 2.5x the record's median block std
 WANDER_RATIO_MAX: float = 3.0  # < 0.7 Hz peak-to-peak above 3x the record's median std
 QRS_PEAKINESS_MIN: float = 5.5  # 98th / 50th percentile of |5-15 Hz| below this: no QRS
@@ -63,6 +71,16 @@ KURTOSIS_MIN: float = 5.0
 #: ventricular flutter) is not spiky either, and must be analysed, not hidden as noise.
 PERIODICITY_MIN: float = 0.6
 _ENVELOPE_PER_BLOCK: int = 50  # envelope values per block for the periodicity test
+
+#: A noisy span whose detected beats (at least TRAIN_MIN_BEATS) are nearly all
+#: (TRAIN_ALIKE_SHARE) alike a neighbour is a beat train (:func:`without_beat_trains`):
+#: alike = correlation >= TRAIN_CORRELATION of their 0.5-40 Hz windows (TRAIN_WINDOW_S
+#: around each R peak), at the best shift within TRAIN_MAX_SHIFT_S.
+TRAIN_MIN_BEATS: int = 3
+TRAIN_ALIKE_SHARE: float = 0.8
+TRAIN_CORRELATION: float = 0.9
+TRAIN_WINDOW_S: tuple[float, float] = (0.1, 0.15)  # before, after the R peak
+TRAIN_MAX_SHIFT_S: float = 0.02
 
 #: Shorter usable stretches between noisy ones (or noise and the record's edge) are noise.
 MIN_ISLAND_BLOCKS: int = 2
@@ -279,6 +297,66 @@ def noisy_spans(
     starts, ends = run_bounds(~np.asarray(mask, dtype=bool))
     keep = (ends - starts) >= min_duration_s * fs
     return [(float(s / fs), float(e / fs)) for s, e in zip(starts[keep], ends[keep], strict=True)]
+
+
+def without_beat_trains(
+    signal_1d: np.ndarray, fs: float, r_peaks: np.ndarray, spans: list[tuple[float, float]]
+) -> list[tuple[float, float]]:
+    """``spans`` (seconds) of ``signal_1d`` less those in which the beats at ``r_peaks``
+    (samples) form a train of alike complexes (see the constants ``TRAIN_*``).
+
+    >>> fs = 360.0
+    >>> t = np.arange(int(20 * fs)) / fs
+    >>> wide = -np.exp(-(((t % 0.4) - 0.2) ** 2) / (2 * 0.03**2))  # wide complexes, 150 bpm
+    >>> peaks = np.arange(int(0.2 * fs), t.size, int(0.4 * fs))
+    >>> without_beat_trains(wide, fs, peaks, [(5.0, 9.0)])
+    []
+    >>> noise = np.random.default_rng(0).standard_normal(t.size)
+    >>> without_beat_trains(noise, fs, peaks, [(5.0, 9.0)])
+    [(5.0, 9.0)]
+    """
+    r_peaks = np.asarray(r_peaks, dtype=np.int64)
+    return [
+        (start_s, end_s)
+        for start_s, end_s in spans
+        if not _is_beat_train(
+            signal_1d, fs, r_peaks[(r_peaks >= start_s * fs) & (r_peaks < end_s * fs)]
+        )
+    ]
+
+
+def _is_beat_train(signal_1d: np.ndarray, fs: float, beats: np.ndarray) -> bool:
+    if beats.size < TRAIN_MIN_BEATS:
+        return False
+    before, after = (int(round(s * fs)) for s in TRAIN_WINDOW_S)
+    shift = int(round(TRAIN_MAX_SHIFT_S * fs))
+    margin = int(2 * fs)  # filter transients stay outside the windows
+    lo = max(int(beats[0]) - before - shift - margin, 0)
+    hi = min(int(beats[-1]) + after + shift + margin, np.size(signal_1d))
+    x = bandpass(np.nan_to_num(np.asarray(signal_1d[lo:hi], dtype=np.float64)), fs, 0.5, 40.0)
+    starts = beats - lo - before
+    inside = (starts - shift >= 0) & (starts + before + after + shift <= x.size)
+    if inside.sum() < TRAIN_MIN_BEATS:
+        return False
+    starts = starts[inside]
+    length = before + after
+    windows = np.stack([x[a : a + length] for a in starts])
+    # each beat against the next one shifted by -shift..shift samples: the best correlation
+    best = np.full(starts.size - 1, -1.0)
+    for lag in range(-shift, shift + 1):
+        shifted = np.stack([x[a + lag : a + lag + length] for a in starts[1:]])
+        best = np.maximum(best, _row_correlations(windows[:-1], shifted))
+    alike_next = np.append(best >= TRAIN_CORRELATION, False)
+    alike_previous = np.insert(best >= TRAIN_CORRELATION, 0, False)
+    return bool((alike_next | alike_previous).mean() >= TRAIN_ALIKE_SHARE)
+
+
+def _row_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each row of ``a`` with the same row of ``b`` (0 if flat)."""
+    a = a - a.mean(axis=1, keepdims=True)
+    b = b - b.mean(axis=1, keepdims=True)
+    denominator = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    return np.where(denominator > 0, (a * b).sum(axis=1) / np.maximum(denominator, 1e-300), 0.0)
 
 
 def _nstdb_noise_mask(n_samples: int, fs: float) -> np.ndarray:

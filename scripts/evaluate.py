@@ -248,11 +248,15 @@ def evaluate_record(
     product's quality mask finds (module docstring).
     """
     record = read_annotated_record(path, annotator)
-    # The product's own lead choice and quality masks (pipeline.analyze calls the same).
+    # The product's own lead choice, detections and quality masks (as pipeline.analyze).
     leads = choose_leads(record, lead, second_lead)
     lead_index = leads.analysed
     signal = np.ascontiguousarray(record.signal[:, lead_index], dtype=np.float64)
     fs = float(record.fs)
+    start = time.perf_counter()
+    det_all, vf_found = detect_qrs_and_vf(signal, record.fs)
+    detect_s = round(time.perf_counter() - start, 4)
+    leads = leads.without_beat_trains(record, det_all)
     ref_samples, ref_labels = reference_beats(record)
     first_sample = int(round(start_s * fs))
     scored = ref_samples >= first_sample
@@ -277,10 +281,8 @@ def evaluate_record(
     }
     det_samples = None
     if task == "qrs" or beats == "detected":
-        start = time.perf_counter()
-        det_samples, vf_found = detect_qrs_and_vf(signal, record.fs)
-        row["detect_s"] = round(time.perf_counter() - start, 4)
-        det_samples = det_samples[det_samples >= first_sample]
+        row["detect_s"] = detect_s
+        det_samples = det_all[det_all >= first_sample]
         det_noisy = beats_in_spans(det_samples, fs, noisy_spans_s)
         det_samples = det_samples[~det_noisy]
         row["excluded_detections"] = int(det_noisy.sum())

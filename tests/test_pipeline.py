@@ -297,3 +297,14 @@ def test_record_208_reads_the_same_at_other_sampling_rates(
     assert abs(other["n_V"] - base["n_V"]) <= 0.01 * base["n_V"]
     v_base, v_other = report_208.reference["classes"]["V"], report.reference["classes"]["V"]
     assert abs(v_other["se"] - v_base["se"]) < 0.01 and abs(v_other["ppv"] - v_base["ppv"]) < 0.01
+
+
+def test_runs_of_ventricular_tachycardia_are_counted_not_called_noise(mitdb_dir):
+    # MIT-BIH 205, 299-306 s: two NSVT runs in clean signal. The quality mask alone called
+    # that stretch noisy, so the report listed both runs as noisy and counted neither; the
+    # beat-train test after detection gives it back (ecg_core.quality.without_beat_trains).
+    report = analyze(read_record(mitdb_dir / "205"), mode="diagnostic")
+    runs = report.runs[(report.runs.start_s > 298) & (report.runs.start_s < 304)]
+    assert list(runs.kind) == ["NSVT", "NSVT"]
+    assert not runs.noisy.any()
+    assert not [span for span in report.noisy_spans if span[0] < 306 and span[1] > 299]
