@@ -348,7 +348,12 @@ def _is_beat_train(signal_1d: np.ndarray, fs: float, beats: np.ndarray) -> bool:
         best = np.maximum(best, _row_correlations(windows[:-1], shifted))
     alike_next = np.append(best >= TRAIN_CORRELATION, False)
     alike_previous = np.insert(best >= TRAIN_CORRELATION, 0, False)
-    return bool((alike_next | alike_previous).mean() >= TRAIN_ALIKE_SHARE)
+    alike = alike_next | alike_previous
+    # The first and last beat of a span are left out of the share when there are more: the
+    # span's edges (1-s blocks) straddle the change of rhythm, so they hold the beat before
+    # a run and the one after it.
+    judged = alike[1:-1] if alike.size > TRAIN_MIN_BEATS else alike
+    return bool(judged.mean() >= TRAIN_ALIKE_SHARE)
 
 
 def _row_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
