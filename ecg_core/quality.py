@@ -326,34 +326,47 @@ def without_beat_trains(
 
 
 def _is_beat_train(signal_1d: np.ndarray, fs: float, beats: np.ndarray) -> bool:
+    # only beats whose window (at any shift) lies inside the record are judged
+    reach_before = int(round(TRAIN_WINDOW_S[0] * fs)) + int(round(TRAIN_MAX_SHIFT_S * fs))
+    reach_after = int(round(TRAIN_WINDOW_S[1] * fs)) + int(round(TRAIN_MAX_SHIFT_S * fs))
+    beats = beats[(beats - reach_before >= 0) & (beats + reach_after <= np.size(signal_1d))]
     if beats.size < TRAIN_MIN_BEATS:
         return False
+    # Pairs of neighbours, a few thousand beats at a time: a noisy span may last hours.
+    alike_pairs = np.concatenate(
+        [
+            _alike_next(signal_1d, fs, beats[first : first + _TRAIN_CHUNK_BEATS + 1])
+            for first in range(0, beats.size - 1, _TRAIN_CHUNK_BEATS)
+        ]
+    )
+    alike = np.append(alike_pairs, False) | np.insert(alike_pairs, 0, False)
+    # The first and last beat of a span are left out of the share when there are more: the
+    # span's edges (1-s blocks) straddle the change of rhythm, so they hold the beat before
+    # a run and the one after it.
+    judged = alike[1:-1] if alike.size > TRAIN_MIN_BEATS else alike
+    return bool(judged.mean() >= TRAIN_ALIKE_SHARE)
+
+
+_TRAIN_CHUNK_BEATS: int = 2000
+
+
+def _alike_next(signal_1d: np.ndarray, fs: float, beats: np.ndarray) -> np.ndarray:
+    """For each beat but the last: is it alike the next one (correlation >= TRAIN_CORRELATION
+    of their 0.5-40 Hz windows at the best shift)? Every window must lie inside the record."""
     before, after = (int(round(s * fs)) for s in TRAIN_WINDOW_S)
     shift = int(round(TRAIN_MAX_SHIFT_S * fs))
     margin = int(2 * fs)  # filter transients stay outside the windows
     lo = max(int(beats[0]) - before - shift - margin, 0)
     hi = min(int(beats[-1]) + after + shift + margin, np.size(signal_1d))
     x = bandpass(np.nan_to_num(np.asarray(signal_1d[lo:hi], dtype=np.float64)), fs, 0.5, 40.0)
-    starts = beats - lo - before
-    inside = (starts - shift >= 0) & (starts + before + after + shift <= x.size)
-    if inside.sum() < TRAIN_MIN_BEATS:
-        return False
-    starts = starts[inside]
     length = before + after
-    windows = np.stack([x[a : a + length] for a in starts])
-    # each beat against the next one shifted by -shift..shift samples: the best correlation
-    best = np.full(starts.size - 1, -1.0)
+    starts = beats - lo - before
+    windows = np.stack([x[a : a + length] for a in starts[:-1]])
+    best = np.full(beats.size - 1, -1.0)
     for lag in range(-shift, shift + 1):
         shifted = np.stack([x[a + lag : a + lag + length] for a in starts[1:]])
-        best = np.maximum(best, _row_correlations(windows[:-1], shifted))
-    alike_next = np.append(best >= TRAIN_CORRELATION, False)
-    alike_previous = np.insert(best >= TRAIN_CORRELATION, 0, False)
-    alike = alike_next | alike_previous
-    # The first and last beat of a span are left out of the share when there are more: the
-    # span's edges (1-s blocks) straddle the change of rhythm, so they hold the beat before
-    # a run and the one after it.
-    judged = alike[1:-1] if alike.size > TRAIN_MIN_BEATS else alike
-    return bool(judged.mean() >= TRAIN_ALIKE_SHARE)
+        best = np.maximum(best, _row_correlations(windows, shifted))
+    return best >= TRAIN_CORRELATION
 
 
 def _row_correlations(a: np.ndarray, b: np.ndarray) -> np.ndarray:
