@@ -629,7 +629,9 @@ methods and the SVT rule before: the README; the model before: results/README.md
   other devices, leads, sampling rates and populations are a *domain shift*; expect lower
   accuracy, especially for S beats. F and Q are rare and poorly learnt.
 - Noise: parts judged too noisy are marked and left out of counts, but noise can still cause
-  false beats and wrong labels. Pacemaker rhythms are not supported.
+  false beats and wrong labels, and a stretch of real beats can be judged noisy (a run of
+  alike beats, such as ventricular tachycardia, is kept; check the noisy spans on the strip).
+  Pacemaker rhythms are not supported.
 - Synthetic ECGs from the second tab are a smoke test, not a validation.
 
 ## Data attribution
