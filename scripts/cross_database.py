@@ -25,7 +25,6 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import evaluate as ev  # noqa: E402  (scripts/evaluate.py)
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
-NSTDB_SNRS_DB = {"24": "24", "18": "18", "12": "12", "6": "06", "0": "00", "-6": "_6"}
 
 
 def _se_ppv(result: dict, label: str) -> dict:
@@ -71,10 +70,10 @@ def score_checkpoint(checkpoint: str, data_root: Path, workers: int) -> dict:
     if nstdb.is_dir():
         scores["nstdb_detected"] = {
             snr: _summary(run(nstdb, [f"118e{tag}", f"119e{tag}"], "detected"))
-            for snr, tag in NSTDB_SNRS_DB.items()
+            for snr, tag in ev.NSTDB_SNRS_DB.items()
         }
         scores["nstdb_detected_usable"] = {}
-        for snr, tag in NSTDB_SNRS_DB.items():
+        for snr, tag in ev.NSTDB_SNRS_DB.items():
             result = run(nstdb, [f"118e{tag}", f"119e{tag}"], "detected", exclude_noisy=True)
             scores["nstdb_detected_usable"][snr] = {
                 **_summary(result),

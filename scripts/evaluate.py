@@ -119,6 +119,21 @@ def development_sets(mitdb: Path, svdb: Path, ds1: str = "all") -> dict[str, lis
     }
 
 
+#: NSTDB records 118e<tag> and 119e<tag>: the signal-to-noise ratio (dB) of each tag.
+NSTDB_SNRS_DB = {"24": "24", "18": "18", "12": "12", "6": "06", "0": "00", "-6": "_6"}
+
+
+def noise_stress_sets(nstdb: Path) -> dict[str, list[Path]]:
+    """NSTDB records 118 and 119 at each noise level (``"NSTDB 12 dB"``: 118e12, 119e12),
+    none when the folder is absent: the development scripts' noise sets (DS1 patients)."""
+    if not Path(nstdb).is_dir():
+        return {}
+    return {
+        f"NSTDB {snr} dB": [Path(nstdb) / f"118e{tag}", Path(nstdb) / f"119e{tag}"]
+        for snr, tag in NSTDB_SNRS_DB.items()
+    }
+
+
 def write_result(path: Path, result: dict) -> None:
     """Write a script's JSON result (indented, newline-terminated) and say where."""
     path.parent.mkdir(parents=True, exist_ok=True)

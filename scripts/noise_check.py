@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from cross_database import NSTDB_SNRS_DB  # noqa: E402
 from evaluate import (  # noqa: E402
     add_development_sets_arguments,
     development_sets,
+    noise_stress_sets,
     product_counts,
     product_reports,
     write_result,
@@ -39,14 +39,6 @@ from ecg_core.analysis import beats_in_spans  # noqa: E402
 from ecg_core.classifier import load_model  # noqa: E402
 from ecg_core.metrics import percent_scores  # noqa: E402
 from ecg_core.quality import _nstdb_noise_mask  # noqa: E402
-
-
-def record_sets(args: argparse.Namespace) -> dict[str, list[Path]]:
-    sets = development_sets(args.mitdb, args.svdb, args.ds1)
-    if args.nstdb.is_dir():
-        for snr, tag in NSTDB_SNRS_DB.items():
-            sets[f"NSTDB {snr} dB"] = [args.nstdb / f"118e{tag}", args.nstdb / f"119e{tag}"]
-    return sets
 
 
 def spans_mask(spans: list[tuple[float, float]], n_samples: int, fs: float) -> np.ndarray:
@@ -65,11 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n = len(AAMI_CLASSES)
 
+    record_sets = development_sets(args.mitdb, args.svdb, args.ds1) | noise_stress_sets(args.nstdb)
     result: dict = {"command": " ".join(sys.argv), "checkpoints": {}}
     for checkpoint in args.checkpoints:
         model = load_model(checkpoint)
         rows = result["checkpoints"][checkpoint] = {}
-        for name, paths in record_sets(args).items():
+        for name, paths in record_sets.items():
             counts = np.zeros((n + 1, n + 1), dtype=np.int64)
             hidden = np.zeros(n, dtype=np.int64)
             hidden_by_record: dict[str, list[int]] = {}

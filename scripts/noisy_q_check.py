@@ -24,10 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from cross_database import NSTDB_SNRS_DB  # noqa: E402
 from evaluate import (  # noqa: E402
     add_development_sets_arguments,
     development_sets,
+    noise_stress_sets,
     product_counts,
     product_reports,
     write_result,
@@ -46,14 +46,6 @@ def noisy_beats_q(labels: np.ndarray, noisy: np.ndarray) -> np.ndarray:
     return np.where(noisy, Q, labels)
 
 
-def record_sets(args: argparse.Namespace) -> dict[str, list[Path]]:
-    sets = development_sets(args.mitdb, args.svdb, args.ds1)
-    if args.nstdb.is_dir():
-        for snr, tag in NSTDB_SNRS_DB.items():
-            sets[f"NSTDB {snr} dB"] = [args.nstdb / f"118e{tag}", args.nstdb / f"119e{tag}"]
-    return sets
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+")
@@ -63,11 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n = len(AAMI_CLASSES)
 
+    record_sets = development_sets(args.mitdb, args.svdb, args.ds1) | noise_stress_sets(args.nstdb)
     result: dict = {"command": " ".join(sys.argv), "checkpoints": {}}
     for checkpoint in args.checkpoints:
         model = load_model(checkpoint)
         rows = result["checkpoints"][checkpoint] = {}
-        for name, paths in record_sets(args).items():
+        for name, paths in record_sets.items():
             totals = {form: np.zeros((n + 1, n + 1), dtype=np.int64) for form in FORMS}
             noisy_beats = all_beats = 0
             for report, ref_samples, ref_labels in product_reports(model, paths):
