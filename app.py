@@ -230,7 +230,7 @@ def analyze_signal(
         mode: "diagnostic" or "realtime".
 
     Returns:
-        The report as a dict and the beat table as CSV text (sample, time_s, label, confidence, p_N..p_Q, noisy).
+        The report as a dict and the beat table as CSV text (sample, time_s, label, confidence, p_N..p_Q, noisy, af, svt_run, model_label; label is Q inside noisy spans).
     """
     try:
         if isinstance(signal, str):
@@ -379,14 +379,22 @@ def _beat_view(session: Session, index: int):
         attention[index] if attention.ndim == 2 and len(attention) > index else None,
         session.report.attention_times_s(),
         probs,
-        str(row["label"]),
-        title=f"Beat {index} at {row['time_s']:.2f} s: {row['label']} ({row['confidence']:.0%})",
+        str(row["model_label"]),
+        title=f"Beat {index} at {row['time_s']:.2f} s: {row['label']}"
+        + (f" (network: {row['model_label']} " if bool(row["noisy"]) else " (")
+        + f"{row['confidence']:.0%})",
     )
+    network = f"{row['model_label']} ({plots.CLASS_NAMES[row['model_label']]})"
+    if bool(row["noisy"]):  # the beat table says Q there; the network's reading is kept
+        verdict = (
+            f"labelled **Q**: inside a noisy span, so neither trusted nor counted (the network "
+            f"read {network} with confidence {row['confidence']:.0%})."
+        )
+    else:
+        verdict = f"labelled **{network}** with confidence {row['confidence']:.0%}."
     note = (
-        f"Beat **{index}** of {len(beats)} at {row['time_s']:.2f} s, labelled **{row['label']}** "
-        f"({plots.CLASS_NAMES[row['label']]}) with confidence {row['confidence']:.0%}"
-        + (" — inside a noisy span, so not counted." if bool(row["noisy"]) else ".")
-        + " Shaded: where the model looked (attention, relative)."
+        f"Beat **{index}** of {len(beats)} at {row['time_s']:.2f} s, {verdict}"
+        " Shaded: where the model looked (attention, relative)."
     )
     return fig, note
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from ecg_core import analysis
 from ecg_core import runs as run_detection
-from ecg_core.aami import AAMI_CLASSES, symbols_to_classes
+from ecg_core.aami import AAMI_CLASSES, CLASS_INDEX, symbols_to_classes
 from ecg_core.leads import choose_leads, classify_leads, columns_view, record_lead_names
 from ecg_core.metrics import MATCH_TOLERANCE_S, end_to_end_metrics, qrs_metrics
 from ecg_core.qrs import detect_qrs_and_vf
@@ -33,7 +33,17 @@ ProgressFn = Callable[[float, str], Any]
 PROB_COLUMNS = [f"p_{c}" for c in AAMI_CLASSES]
 #: The shipped models ``analyze`` loads by mode.
 MODES = ("diagnostic", "realtime")
-BEAT_COLUMNS = ["sample", "time_s", "label", "confidence", *PROB_COLUMNS, "noisy", "af", "svt_run"]
+BEAT_COLUMNS = [
+    "sample",
+    "time_s",
+    "label",
+    "confidence",
+    *PROB_COLUMNS,
+    "noisy",
+    "af",
+    "svt_run",
+    "model_label",
+]
 
 
 @dataclass
@@ -42,9 +52,10 @@ class Report:
 
     - ``summary``: flat dict of plain numbers and strings (see :func:`build_summary`);
     - ``beats``: one row per detected beat — ``sample`` (at the record's own rate ``fs``),
-      ``time_s``, ``label`` (N/S/V/F/Q), ``confidence`` (the top probability),
-      ``p_N`` .. ``p_Q``, ``noisy`` (inside a noisy span: excluded from burden, HR, runs),
-      ``af`` (in atrial fibrillation, :mod:`ecg_core.rhythm`: never labelled S);
+      ``time_s``, ``label`` (N/S/V/F/Q; Q inside a noisy span), ``confidence`` (the top
+      probability), ``p_N`` .. ``p_Q``, ``noisy`` (inside a noisy span: excluded from burden,
+      HR, runs), ``af`` (in atrial fibrillation, :mod:`ecg_core.rhythm`: never labelled S),
+      ``svt_run``, ``model_label`` (the network's class, also inside noisy spans);
     - ``attention``: ``(n_beats, L)`` float32, the model's attention over each beat window;
       column j lies at ``attention_offset_s + j / attention_fs`` seconds from the R peak
       (see :meth:`attention_times_s`);
@@ -149,22 +160,29 @@ def beat_table(
     in_af: np.ndarray | None = None,
     in_svt: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """The per-beat DataFrame of :class:`Report` (columns :data:`BEAT_COLUMNS`). ``af``: in
-    atrial fibrillation; ``svt_run``: labelled S as the continuation of an SVT run."""
+    """The per-beat DataFrame of :class:`Report` (columns :data:`BEAT_COLUMNS`). ``labels``
+    are the network's (``model_label``); ``label`` is Q inside a noisy span, where the
+    report counts nothing: in noise most false detections come out V, and the beat table is
+    what outside tools score. ``af``: in atrial fibrillation; ``svt_run``: labelled S as the
+    continuation of an SVT run."""
     probs = np.asarray(probs, dtype=np.float32).reshape(-1, len(AAMI_CLASSES))
+    noisy = np.asarray(noisy, dtype=bool)
+    names = np.asarray(AAMI_CLASSES, dtype=object)
+    model_labels = names[np.asarray(labels, dtype=np.int64)]
     table = pd.DataFrame(
         {
             "sample": np.asarray(r_peaks, dtype=np.int64),
             "time_s": np.asarray(r_peaks, dtype=np.float64) / fs,
-            "label": np.asarray(AAMI_CLASSES, dtype=object)[np.asarray(labels, dtype=np.int64)],
+            "label": np.where(noisy, "Q", model_labels).astype(object),
             "confidence": probs.max(axis=1) if len(probs) else np.zeros(0, np.float32),
         }
     )
     for i, column in enumerate(PROB_COLUMNS):
         table[column] = probs[:, i]
-    table["noisy"] = np.asarray(noisy, dtype=bool)
+    table["noisy"] = noisy
     for column, flags in (("af", in_af), ("svt_run", in_svt)):
         table[column] = np.zeros(len(table), bool) if flags is None else np.asarray(flags, bool)
+    table["model_label"] = model_labels
     return table
 
 
@@ -412,6 +430,9 @@ def analyze(
         classified_leads=[names[i] for i in classified],
         lead_note=leads.note,
     )
+    beats = beat_table(r_peaks, fs, labels, probs, noisy, in_af, in_svt)
+    # agreement with the annotations for the labels the beat table gives (Q inside noise)
+    given = beats["label"].map(CLASS_INDEX).to_numpy(np.int64)
     report = Report(
         name=record.name,
         fs=fs,
@@ -421,7 +442,7 @@ def analyze(
         mode=mode,
         model_name=model_name,
         summary=summary,
-        beats=beat_table(r_peaks, fs, labels, probs, noisy, in_af, in_svt),
+        beats=beats,
         attention=attention,
         attention_offset_s=attention_offset_s,
         attention_fs=attention_fs,
@@ -431,7 +452,7 @@ def analyze(
         noisy_spans=spans,
         vf_spans=vf_spans,
         af_spans=af_spans,
-        reference=reference_agreement(record, r_peaks, labels, fs),
+        reference=reference_agreement(record, r_peaks, given, fs),
     )
     _notify(progress, 1.0, "Done")
     return report

@@ -25,7 +25,9 @@ say how much it flagged and how much the reference marks.
 Like the product, the classifier sees two leads where the record has them: each beat's
 probabilities are averaged over the analysed lead and its companion
 (``ecg_core.preprocessing.companion_lead``; detection and quality stay on the analysed
-lead). ``--single-lead`` classifies on the analysed lead alone.
+lead). ``--single-lead`` classifies on the analysed lead alone. End to end (``--beats
+detected``), a detection inside a noisy span of the analysed lead is labelled Q, as the
+product's beat table labels it.
 
 ``--exclude-noisy`` scores only usable signal, as the product reports it: the quality mask
 is computed on the analysed lead exactly as ``ecg_core.pipeline.analyze`` does, and both
@@ -317,6 +319,8 @@ def evaluate_record(
         if beats == "reference":
             matrix = count_matrix(ref_labels, pred)
         else:
+            # as the product's beat table: a detection inside a noisy span is labelled Q
+            pred = np.where(beats_in_spans(det_samples, fs, leads.spans), CLASS_INDEX["Q"], pred)
             matrix = count_matrix(
                 *end_to_end_pairs(ref_samples, ref_labels, det_samples, pred, tolerance)
             )

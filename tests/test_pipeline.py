@@ -308,3 +308,20 @@ def test_runs_of_ventricular_tachycardia_are_counted_not_called_noise(mitdb_dir)
     assert list(runs.kind) == ["NSVT", "NSVT"]
     assert not runs.noisy.any()
     assert not [span for span in report.noisy_spans if span[0] < 306 and span[1] > 299]
+
+
+def test_beats_inside_noisy_spans_are_labelled_q_with_the_networks_class_kept(nstdb_dir):
+    # NSTDB 118e_6: electrode-motion noise at -6 dB from minute 5, two minutes in four. In
+    # noise most false detections come out V; the beat table (what outside tools score)
+    # labels every beat in a noisy span Q and keeps the network's class in model_label.
+    report = analyze(read_record(nstdb_dir / "118e_6"), mode="diagnostic")
+    beats = report.beats
+    noisy = beats.noisy.to_numpy()
+    assert noisy.sum() > 500  # measured: about half the beats
+    assert (beats.label[noisy] == "Q").all()
+    assert (beats.model_label[noisy] == "V").sum() > 100  # what the network read there
+    assert (beats.label[~noisy] == beats.model_label[~noisy]).all()
+    # the counts were already blind to noisy beats
+    assert report.summary["n_V"] == int(((beats.model_label == "V") & ~beats.noisy).sum())
+    # the agreement with the annotations scores the labels given: no false V inside noise
+    assert report.reference["false_beats"]["V"] < (beats.model_label[noisy] == "V").sum()
