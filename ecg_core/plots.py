@@ -114,7 +114,7 @@ def _add_spans(
     start_s: float,
     end_s: float,
     fill: tuple[str, float] = NOISY_FILL,
-    text: str | None = None,
+    text: str = "noisy",
     limit: int = 200,
 ):
     shown = [(a, b) for a, b in spans if b > start_s and a < end_s][:limit]
@@ -126,7 +126,7 @@ def _add_spans(
             fillcolor=colour,
             opacity=opacity,
             line_width=0,
-            annotation_text=text,
+            annotation_text=text,  # (without one, plotly writes "new text")
             annotation_position="top left",
             annotation_font=dict(color=colour, size=11),
         )
@@ -271,7 +271,7 @@ def ecg_overview_figure(
                 )
             )
     duration_s = len(signal_1d) / fs
-    _add_spans(fig, [(a / 60, b / 60) for a, b in noisy_spans or []], 0, duration_s / 60)
+    _add_spans(fig, [(a / 60, b / 60) for a, b in noisy_spans or []], 0, duration_s / 60, text="")
     _add_spans(
         fig, [(a / 60, b / 60) for a, b in vf_spans or []], 0, duration_s / 60, VF_FILL, "VF"
     )
