@@ -372,6 +372,13 @@ def _beat_view(session: Session, index: int):
     row = beats.iloc[index]
     attention = session.report.attention
     probs = {c: float(row[f"p_{c}"]) for c in ("N", "S", "V", "F", "Q")}
+    noisy, confidence = bool(row["noisy"]), f"{row['confidence']:.0%}"
+    # inside a noisy span the beat table says Q; the network's reading is shown beside it
+    shown = (
+        f"Q (network: {row['model_label']} {confidence})"
+        if noisy
+        else f"{row['label']} ({confidence})"
+    )
     fig = plots.beat_attention_figure(
         session.signal,
         session.fs,
@@ -380,18 +387,16 @@ def _beat_view(session: Session, index: int):
         session.report.attention_times_s(),
         probs,
         str(row["model_label"]),
-        title=f"Beat {index} at {row['time_s']:.2f} s: {row['label']}"
-        + (f" (network: {row['model_label']} " if bool(row["noisy"]) else " (")
-        + f"{row['confidence']:.0%})",
+        title=f"Beat {index} at {row['time_s']:.2f} s: {shown}",
     )
     network = f"{row['model_label']} ({plots.CLASS_NAMES[row['model_label']]})"
-    if bool(row["noisy"]):  # the beat table says Q there; the network's reading is kept
+    if noisy:
         verdict = (
-            f"labelled **Q**: inside a noisy span, so neither trusted nor counted (the network "
-            f"read {network} with confidence {row['confidence']:.0%})."
+            "labelled **Q**: inside a noisy span, so neither trusted nor counted (the network "
+            f"read {network} with confidence {confidence})."
         )
     else:
-        verdict = f"labelled **{network}** with confidence {row['confidence']:.0%}."
+        verdict = f"labelled **{network}** with confidence {confidence}."
     note = (
         f"Beat **{index}** of {len(beats)} at {row['time_s']:.2f} s, {verdict}"
         " Shaded: where the model looked (attention, relative)."
