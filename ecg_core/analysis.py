@@ -111,6 +111,17 @@ def spans_total_s(spans: Sequence[tuple[float, float]], duration_s: float) -> fl
 # --------------------------------------------------------------------------- counts
 
 
+def noisy_beats_as_q(labels: Sequence | np.ndarray, noisy: np.ndarray) -> np.ndarray:
+    """The labels the beat table gives (class indices): Q ("unclassifiable") for a beat
+    inside a noisy span, where the report counts nothing and most false detections come out
+    V; the network's class elsewhere.
+
+    >>> noisy_beats_as_q(np.array([0, 2, 2]), np.array([False, True, False])).tolist()
+    [0, 4, 2]
+    """
+    return np.where(np.asarray(noisy, dtype=bool), CLASS_INDEX["Q"], as_class_indices(labels))
+
+
 def ectopy_counts(labels: Sequence | np.ndarray, noisy: np.ndarray) -> dict:
     """Counts per AAMI class and V/S burden over the *analysed* (not noisy) beats.
 

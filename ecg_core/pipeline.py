@@ -21,7 +21,7 @@ import pandas as pd
 
 from ecg_core import analysis
 from ecg_core import runs as run_detection
-from ecg_core.aami import AAMI_CLASSES, CLASS_INDEX, symbols_to_classes
+from ecg_core.aami import AAMI_CLASSES, symbols_to_classes
 from ecg_core.leads import choose_leads, classify_leads, columns_view, record_lead_names
 from ecg_core.metrics import MATCH_TOLERANCE_S, end_to_end_metrics, qrs_metrics
 from ecg_core.qrs import detect_qrs_and_vf
@@ -168,12 +168,11 @@ def beat_table(
     probs = np.asarray(probs, dtype=np.float32).reshape(-1, len(AAMI_CLASSES))
     noisy = np.asarray(noisy, dtype=bool)
     names = np.asarray(AAMI_CLASSES, dtype=object)
-    model_labels = names[np.asarray(labels, dtype=np.int64)]
     table = pd.DataFrame(
         {
             "sample": np.asarray(r_peaks, dtype=np.int64),
             "time_s": np.asarray(r_peaks, dtype=np.float64) / fs,
-            "label": np.where(noisy, "Q", model_labels).astype(object),
+            "label": names[analysis.noisy_beats_as_q(labels, noisy)],
             "confidence": probs.max(axis=1) if len(probs) else np.zeros(0, np.float32),
         }
     )
@@ -182,7 +181,7 @@ def beat_table(
     table["noisy"] = noisy
     for column, flags in (("af", in_af), ("svt_run", in_svt)):
         table[column] = np.zeros(len(table), bool) if flags is None else np.asarray(flags, bool)
-    table["model_label"] = model_labels
+    table["model_label"] = names[np.asarray(labels, dtype=np.int64)]
     return table
 
 
@@ -430,9 +429,8 @@ def analyze(
         classified_leads=[names[i] for i in classified],
         lead_note=leads.note,
     )
-    beats = beat_table(r_peaks, fs, labels, probs, noisy, in_af, in_svt)
     # agreement with the annotations for the labels the beat table gives (Q inside noise)
-    given = beats["label"].map(CLASS_INDEX).to_numpy(np.int64)
+    given = analysis.noisy_beats_as_q(labels, noisy)
     report = Report(
         name=record.name,
         fs=fs,
@@ -442,7 +440,7 @@ def analyze(
         mode=mode,
         model_name=model_name,
         summary=summary,
-        beats=beats,
+        beats=beat_table(r_peaks, fs, labels, probs, noisy, in_af, in_svt),
         attention=attention,
         attention_offset_s=attention_offset_s,
         attention_fs=attention_fs,

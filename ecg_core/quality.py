@@ -325,11 +325,16 @@ def without_beat_trains(
     ]
 
 
+def _train_window(fs: float) -> tuple[int, int, int]:
+    """TRAIN_WINDOW_S and TRAIN_MAX_SHIFT_S in samples: (before R, after R, shift)."""
+    before, after = (int(round(s * fs)) for s in TRAIN_WINDOW_S)
+    return before, after, int(round(TRAIN_MAX_SHIFT_S * fs))
+
+
 def _is_beat_train(signal_1d: np.ndarray, fs: float, beats: np.ndarray) -> bool:
     # only beats whose window (at any shift) lies inside the record are judged
-    reach_before = int(round(TRAIN_WINDOW_S[0] * fs)) + int(round(TRAIN_MAX_SHIFT_S * fs))
-    reach_after = int(round(TRAIN_WINDOW_S[1] * fs)) + int(round(TRAIN_MAX_SHIFT_S * fs))
-    beats = beats[(beats - reach_before >= 0) & (beats + reach_after <= np.size(signal_1d))]
+    before, after, shift = _train_window(fs)
+    beats = beats[(beats - before - shift >= 0) & (beats + after + shift <= np.size(signal_1d))]
     if beats.size < TRAIN_MIN_BEATS:
         return False
     # Pairs of neighbours, a few thousand beats at a time: a noisy span may last hours.
@@ -353,8 +358,7 @@ _TRAIN_CHUNK_BEATS: int = 2000
 def _alike_next(signal_1d: np.ndarray, fs: float, beats: np.ndarray) -> np.ndarray:
     """For each beat but the last: is it alike the next one (correlation >= TRAIN_CORRELATION
     of their 0.5-40 Hz windows at the best shift)? Every window must lie inside the record."""
-    before, after = (int(round(s * fs)) for s in TRAIN_WINDOW_S)
-    shift = int(round(TRAIN_MAX_SHIFT_S * fs))
+    before, after, shift = _train_window(fs)
     margin = int(2 * fs)  # filter transients stay outside the windows
     lo = max(int(beats[0]) - before - shift - margin, 0)
     hi = min(int(beats[-1]) + after + shift + margin, np.size(signal_1d))

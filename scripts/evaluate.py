@@ -63,7 +63,7 @@ from ecg_core.aami import (  # noqa: E402
     resolve_record_list,
     symbols_to_classes,
 )
-from ecg_core.analysis import beats_in_spans  # noqa: E402
+from ecg_core.analysis import beats_in_spans, noisy_beats_as_q  # noqa: E402
 from ecg_core.io import read_record  # noqa: E402
 from ecg_core.leads import choose_leads, classify_leads  # noqa: E402
 from ecg_core.metrics import (  # noqa: E402
@@ -95,11 +95,16 @@ COUNT_KEYS = ("tp", "fp", "fn", "excluded")
 DS1_CHOICES: tuple[str, ...] = ("all", "validation")
 
 
-def add_development_sets_arguments(parser: argparse.ArgumentParser) -> None:
-    """--mitdb, --svdb and --ds1: the development sets of :func:`development_sets`."""
+def add_development_sets_arguments(
+    parser: argparse.ArgumentParser, noise_stress: bool = False
+) -> None:
+    """--mitdb, --svdb and --ds1: the development sets of :func:`development_sets`; with
+    ``noise_stress``, --nstdb as well (:func:`noise_stress_sets`)."""
     data = Path(__file__).resolve().parents[2] / "shared" / "data"
     parser.add_argument("--mitdb", type=Path, default=data / "mitdb")
     parser.add_argument("--svdb", type=Path, default=data / "svdb-adapt")
+    if noise_stress:
+        parser.add_argument("--nstdb", type=Path, default=data / "nstdb")
     parser.add_argument(
         "--ds1",
         choices=DS1_CHOICES,
@@ -320,7 +325,7 @@ def evaluate_record(
             matrix = count_matrix(ref_labels, pred)
         else:
             # as the product's beat table: a detection inside a noisy span is labelled Q
-            pred = np.where(beats_in_spans(det_samples, fs, leads.spans), CLASS_INDEX["Q"], pred)
+            pred = noisy_beats_as_q(pred, beats_in_spans(det_samples, fs, leads.spans))
             matrix = count_matrix(
                 *end_to_end_pairs(ref_samples, ref_labels, det_samples, pred, tolerance)
             )

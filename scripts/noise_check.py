@@ -41,18 +41,10 @@ from ecg_core.metrics import percent_scores  # noqa: E402
 from ecg_core.quality import _nstdb_noise_mask  # noqa: E402
 
 
-def spans_mask(spans: list[tuple[float, float]], n_samples: int, fs: float) -> np.ndarray:
-    mask = np.zeros(n_samples, dtype=bool)
-    for start_s, end_s in spans:
-        mask[int(round(start_s * fs)) : int(round(end_s * fs))] = True
-    return mask
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+")
-    add_development_sets_arguments(parser)
-    parser.add_argument("--nstdb", type=Path, default=ROOT.parent / "shared" / "data" / "nstdb")
+    add_development_sets_arguments(parser, noise_stress=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     n = len(AAMI_CLASSES)
@@ -77,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                 if name.startswith("NSTDB"):
                     n_samples = int(round(report.duration_s * report.fs))
                     noise = _nstdb_noise_mask(n_samples, report.fs)
-                    flagged = spans_mask(report.noisy_spans, n_samples, report.fs)
+                    flagged = beats_in_spans(np.arange(n_samples), report.fs, report.noisy_spans)
                     noise_flagged += int(flagged[noise].sum())
                     clean_flagged += int(flagged[~noise].sum())
                     noise_samples += int(noise.sum())

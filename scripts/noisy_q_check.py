@@ -34,23 +34,17 @@ from evaluate import (  # noqa: E402
 )
 
 from ecg_core.aami import AAMI_CLASSES, CLASS_INDEX  # noqa: E402
+from ecg_core.analysis import noisy_beats_as_q  # noqa: E402
 from ecg_core.classifier import load_model  # noqa: E402
 from ecg_core.metrics import metrics_from_counts, percent_scores  # noqa: E402
 
-Q = CLASS_INDEX["Q"]
 FORMS = ("as shipped", "noisy beats Q")
-
-
-def noisy_beats_q(labels: np.ndarray, noisy: np.ndarray) -> np.ndarray:
-    """The candidate: every beat inside a noisy span labelled Q."""
-    return np.where(noisy, Q, labels)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoints", nargs="+")
-    add_development_sets_arguments(parser)
-    parser.add_argument("--nstdb", type=Path, default=ROOT.parent / "shared" / "data" / "nstdb")
+    add_development_sets_arguments(parser, noise_stress=True)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     n = len(AAMI_CLASSES)
@@ -67,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
                 labels = report.beats["model_label"].map(CLASS_INDEX).to_numpy(np.int64)
                 noisy = report.beats["noisy"].to_numpy(bool)
                 totals["as shipped"] += product_counts(report, ref_samples, ref_labels, labels)
-                candidate = noisy_beats_q(labels, noisy)
+                candidate = noisy_beats_as_q(labels, noisy)
                 totals["noisy beats Q"] += product_counts(
                     report, ref_samples, ref_labels, candidate
                 )
