@@ -140,6 +140,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=0.5,
         help="balanced sampling: p(beat) ∝ count(class)^-power",
     )
+    p.add_argument(
+        "--patient-power",
+        type=float,
+        default=0.0,
+        help="spread each class over patients: p(beat) also ∝ max(n, 25)^-power, n the "
+        "patient's beats of that class (0: as many as the patient has; README, results)",
+    )
     p.add_argument("--no-augment", action="store_true")
     p.add_argument(
         "--other-lead",
@@ -398,7 +405,13 @@ def main(argv=None) -> int:
     data.rr = data.rr[:, : cfg.n_rr]  # the rhythm-irregularity column is the optional last
     train_beats = np.flatnonzero(np.isin(data.records[data.record_ids], train_names))
     first, last = record_bounds(data.record_ids)
-    p_beat = sampling_weights(data.labels[train_beats], power=args.sample_power)
+    patients = np.char.partition(data.records[data.record_ids[train_beats]].astype(str), ":")[:, 0]
+    p_beat = sampling_weights(
+        data.labels[train_beats],
+        power=args.sample_power,
+        patients=patients,  # a record's other lead and noisy copy are the same patient
+        patient_power=args.patient_power,
+    )
     noise = None
     if args.noise_dir and not args.no_augment:
         noise = load_noise_records(args.noise_dir, causal=causal)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import wfdb
 
 from ecg_core.aami import symbols_to_classes
 from ecg_core.dataset import build_beat_dataset, read_signal_and_beats
+from ecg_core.training import sampling_weights
 
 
 def test_dataset_counts_match_annotations_and_cache_round_trips(mitdb_dir, tmp_path):
@@ -234,3 +236,22 @@ def test_aberrate_s_beats_widens_the_qrs_of_s_beats_only():
     np.testing.assert_array_equal(out[0, 1:], wide[0, 1:])  # N and V beats untouched
     none = aberrate_s_beats(wide, labels, r, np.random.default_rng(0), prob=0.0)
     np.testing.assert_array_equal(none, wide)
+
+
+def test_sampling_weights_spread_a_class_over_patients():
+    # Class V: patient a has 400 beats, b 100, c 4 (below the floor of 25); N: 1000 in a.
+    labels = np.array([0] * 1000 + [2] * 400 + [2] * 100 + [2] * 4)
+    patients = np.array(["a"] * 1400 + ["b"] * 100 + ["c"] * 4)
+    plain = sampling_weights(labels, power=0.5)
+    spread = sampling_weights(labels, power=0.5, patients=patients, patient_power=0.5)
+    assert spread.sum() == pytest.approx(1.0)
+    # Each class keeps its total.
+    for c in (0, 2):
+        assert spread[labels == c].sum() == pytest.approx(plain[labels == c].sum())
+    v = labels == 2
+    share = {p: spread[v & (patients == p)].sum() / spread[v].sum() for p in "abc"}
+    # Patient shares go as n^0.5 (a: 20, b: 10), and c's as 4 / 25^0.5 = 0.8.
+    assert share["a"] / share["b"] == pytest.approx(2.0)
+    assert share["c"] / share["b"] == pytest.approx(0.08)
+    # Without patients, or at power 0, nothing changes.
+    assert np.allclose(sampling_weights(labels, 0.5, patients=patients), plain)
