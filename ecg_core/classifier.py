@@ -24,7 +24,7 @@ from safetensors.torch import load_file
 
 from ecg_core.aami import AAMI_CLASSES
 from ecg_core.errors import ECGInputError
-from ecg_core.features import beat_features, template_aligned_positions
+from ecg_core.features import beat_features, lowpass_morphology, template_aligned_positions
 from ecg_core.models import HybridBeatNet, ModelConfig, context_indices
 from ecg_core.preprocessing import CANONICAL_FS, resample_positions, to_canonical, validate_fs
 from ecg_core.rhythm import af_beats, svt_continuation
@@ -198,6 +198,7 @@ class BeatClassifier:
         quantized: bool = False,
         align_windows: bool = True,
         ns_model: HybridBeatNet | None = None,
+        lowpass_hz: float | None = None,
     ):
         self.model = model.eval()
         #: A network adapted to another recorder that re-splits N and S (:func:`resplit_n_s`).
@@ -208,6 +209,10 @@ class BeatClassifier:
         #: Move each beat's window onto its template first
         #: (:func:`~ecg_core.features.template_aligned_positions`); False: at the R peaks given.
         self.align_windows = align_windows
+        #: Low-pass every beat and template at this cutoff before the network
+        #: (:func:`~ecg_core.features.lowpass_morphology`): one bandwidth for every recorder.
+        #: None: as recorded.
+        self.lowpass_hz = lowpass_hz
 
     @property
     def mode(self) -> str:
@@ -241,9 +246,12 @@ class BeatClassifier:
             canonical, centres, causal=cfg.causal, pre=cfg.window_pre, post=cfg.window_post
         )
         rr = feats.rr[:, : cfg.n_rr]
-        probs, attention = predict_beats(self.model, feats.morph, rr)
+        morph = feats.morph
+        if self.lowpass_hz is not None:
+            morph = lowpass_morphology(morph, self.lowpass_hz, cfg.fs)
+        probs, attention = predict_beats(self.model, morph, rr)
         if self.ns_model is not None:
-            probs = resplit_n_s(probs, predict_beats(self.ns_model, feats.morph, rr)[0])
+            probs = resplit_n_s(probs, predict_beats(self.ns_model, morph, rr)[0])
         attention = shift_attention(attention, centres - r_c, cfg.attention_stride)
         return probs, attention, centres
 

@@ -196,6 +196,32 @@ def morphology(windows: np.ndarray, templates: np.ndarray, scales: np.ndarray) -
     return np.stack([beat, beat - templates / s], axis=1).astype(np.float32)
 
 
+def lowpass_morphology(
+    morph: np.ndarray, cutoff_hz: np.ndarray | float, fs: float = CANONICAL_FS
+) -> np.ndarray:
+    """``morph`` (..., 2, L) from :func:`morphology` as it reads after a zero-phase
+    4th-order Butterworth-magnitude low-pass at ``cutoff_hz`` (a scalar, or one per leading
+    index) of the beat *and* its template, re-normalised by the filtered template's
+    peak-to-peak: what :func:`morphology` gives on the filtered signal (a recorder of
+    narrower bandwidth). A cutoff of ``inf`` leaves a beat as it is.
+    """
+    x = np.asarray(morph, dtype=np.float32)
+    beat, template = x[..., 0, :], x[..., 0, :] - x[..., 1, :]  # both in template units
+    pad = 16  # reflect-pad so the FFT's circular wrap does not mix the window's ends
+    length = x.shape[-1]
+    widths = [(0, 0)] * (x.ndim - 1) + [(pad, pad)]
+    both = np.pad(np.stack([beat, template], axis=-2), widths, "reflect")
+    f_hz = np.fft.rfftfreq(both.shape[-1], d=1.0 / fs)
+    cutoff = np.asarray(cutoff_hz, dtype=np.float64)[..., None, None]  # over (2, F)
+    gain = 1.0 / np.sqrt(1.0 + (f_hz / cutoff) ** 8)
+    filtered = np.fft.irfft(np.fft.rfft(both, axis=-1) * gain, n=both.shape[-1], axis=-1)
+    filtered = filtered[..., pad : pad + length]
+    fb, ft = filtered[..., 0, :], filtered[..., 1, :]
+    ratio = np.ptp(template, axis=-1) / np.maximum(np.ptp(ft, axis=-1), 1e-6)
+    out = np.stack([fb, fb - ft], axis=-2) * ratio[..., None, None]
+    return out.astype(np.float32)
+
+
 def _windowed_mean(x: np.ndarray, before: int, after: int) -> np.ndarray:
     """Mean of x[i-before .. i+after] clipped to the array (cumsum, no loops)."""
     n = x.size

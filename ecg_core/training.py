@@ -13,7 +13,7 @@ from torch.nn import functional as F
 
 from ecg_core.aami import AAMI_CLASSES
 from ecg_core.dataset import BeatDataset
-from ecg_core.features import centre_windows, morphology
+from ecg_core.features import centre_windows, lowpass_morphology, morphology
 
 
 def record_bounds(record_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -192,20 +192,8 @@ def recorder_augment(
     x *= sign[:, None, None, None]
     on = rng.random(b) < lowpass_prob
     if lowpass_prob > 0 and np.any(on):
-        beat, template = x[..., 0, :], x[..., 0, :] - x[..., 1, :]  # template / scale
-        pad = 16  # reflect-pad so the FFT's circular wrap does not mix the window's ends
-        length = x.shape[-1]
-        both = np.pad(np.stack([beat, template], axis=2), [(0, 0)] * 3 + [(pad, pad)], "reflect")
-        f_hz = np.fft.rfftfreq(both.shape[-1], d=1.0 / fs)
-        cutoff = rng.uniform(*lowpass_hz, size=b)
-        gain = 1.0 / np.sqrt(1.0 + (f_hz[None, :] / cutoff[:, None]) ** 8)  # (B, F)
-        gain[~on] = 1.0
-        spec = np.fft.rfft(both, axis=-1) * gain[:, None, None, :]
-        filt = np.fft.irfft(spec, n=both.shape[-1], axis=-1)[..., pad : pad + length]
-        fb, ft = filt[:, :, 0], filt[:, :, 1]
-        ratio = np.ptp(template, axis=-1) / np.maximum(np.ptp(ft, axis=-1), 1e-6)
-        x[..., 0, :] = fb * ratio[..., None]
-        x[..., 1, :] = (fb - ft) * ratio[..., None]
+        cutoff = np.where(on, rng.uniform(*lowpass_hz, size=b), np.inf)
+        x = lowpass_morphology(x, cutoff[:, None], fs)  # one cutoff per sequence
     return x.astype(np.float32)
 
 

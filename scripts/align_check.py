@@ -24,15 +24,12 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from evaluate import (  # noqa: E402
     add_development_sets_arguments,
+    compare_settings,
     development_sets,
-    product_totals,
     write_result,
 )
 
-from ecg_core.classifier import load_model  # noqa: E402
-from ecg_core.metrics import metrics_from_counts, percent_scores  # noqa: E402
-
-SETTINGS = {"at R peaks": False, "moved onto templates": True}
+SETTINGS = {"at R peaks": {"align_windows": False}, "moved onto templates": {"align_windows": True}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,25 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
-    result: dict = {"command": " ".join(sys.argv), "checkpoints": {}}
-    for checkpoint in args.checkpoints:
-        model = load_model(checkpoint)
-        rows = result["checkpoints"][checkpoint] = {}
-        for name, paths in development_sets(args.mitdb, args.svdb, args.ds1).items():
-            rows[name] = {}
-            for setting, align in SETTINGS.items():
-                model.align_windows = align
-                counts = product_totals(model, paths)
-                scores = percent_scores(counts)
-                scores["false_beats"] = metrics_from_counts(counts)["false_beats"]
-                rows[name][setting] = scores
-                print(
-                    f"{checkpoint} | {name} | {setting:>20}: V {scores['V']['se']:.1f} / "
-                    f"{scores['V']['ppv']:.1f} (F1 {scores['V']['f1']:.2f}) | S "
-                    f"{scores['S']['se']:.1f} / {scores['S']['ppv']:.1f} (F1 "
-                    f"{scores['S']['f1']:.2f}) | false V {scores['false_beats']['V']}",
-                    flush=True,
-                )
+    sets = development_sets(args.mitdb, args.svdb, args.ds1)
+    result = {
+        "command": " ".join(sys.argv),
+        "checkpoints": compare_settings(args.checkpoints, sets, SETTINGS),
+    }
     write_result(args.out, result)
     return 0
 

@@ -71,6 +71,7 @@ from ecg_core.metrics import (  # noqa: E402
     count_matrix,
     end_to_end_pairs,
     metrics_from_counts,
+    percent_scores,
     qrs_counts,
     qrs_summary,
 )
@@ -205,6 +206,37 @@ def product_totals(model: BeatClassifier, paths: list[Path]) -> np.ndarray:
     """The count matrix summed over the records at ``paths``, each analysed as the app does
     (:func:`product_reports`): the development scripts' end-to-end figure."""
     return sum(product_counts(*found) for found in product_reports(model, paths))
+
+
+def compare_settings(
+    checkpoints: list[str], sets: dict[str, list[Path]], settings: dict[str, dict]
+) -> dict:
+    """For each checkpoint, each development set and each setting (attributes of the loaded
+    :class:`BeatClassifier`, e.g. ``{"align_windows": False}``): V and S Se / +P / F1 end to
+    end (:func:`product_totals`) and the false beats per label, printed as they come."""
+    from ecg_core.classifier import load_model
+
+    rows: dict = {}
+    for checkpoint in checkpoints:
+        model = load_model(checkpoint)
+        rows[checkpoint] = {}
+        for name, paths in sets.items():
+            rows[checkpoint][name] = {}
+            for setting, attributes in settings.items():
+                for attribute, value in attributes.items():
+                    setattr(model, attribute, value)
+                counts = product_totals(model, paths)
+                scores = percent_scores(counts)
+                scores["false_beats"] = metrics_from_counts(counts)["false_beats"]
+                rows[checkpoint][name][setting] = scores
+                v, s = scores["V"], scores["S"]
+                print(
+                    f"{checkpoint} | {name} | {setting:>20}: V {v['se']:.1f} / {v['ppv']:.1f} "
+                    f"(F1 {v['f1']:.2f}) | S {s['se']:.1f} / {s['ppv']:.1f} (F1 {s['f1']:.2f}) "
+                    f"| false V {scores['false_beats']['V']}",
+                    flush=True,
+                )
+    return rows
 
 
 @dataclass

@@ -11,6 +11,8 @@ from ecg_core.features import (
     ALIGN_MAX_SHIFT_S,
     beat_features,
     cut_windows,
+    lowpass_morphology,
+    morphology,
     rr_features,
     rr_intervals,
     running_templates,
@@ -135,3 +137,22 @@ def test_alignment_puts_jumping_fiducials_back_on_the_template_svdb_850(svdb_dir
         labels = model.classify(record.signal, record.fs, r_peaks).labels
         called_v[align] = int(np.sum(labels == 2))  # 850 has no V beat
     assert called_v[False] > 30 and called_v[True] < called_v[False] / 3
+
+
+def test_lowpass_morphology_is_the_morphology_of_filtered_beats():
+    rng = np.random.default_rng(0)
+    windows = rng.normal(size=(6, 96)).cumsum(axis=1)  # rough, wide-band "beats"
+    templates = rng.normal(size=(6, 96)).cumsum(axis=1)
+    morph = morphology(windows, templates, np.ptp(templates, axis=1))
+    # An infinite cutoff leaves the beats as they are.
+    np.testing.assert_allclose(lowpass_morphology(morph, np.inf), morph, atol=1e-5)
+    # A finite one smooths the beat and keeps the template channel at unit peak-to-peak
+    # (beat minus residual = template, re-normalised after filtering).
+    out = lowpass_morphology(morph, 20.0)
+    assert out.shape == morph.shape
+    np.testing.assert_allclose(np.ptp(out[:, 0] - out[:, 1], axis=1), 1.0, rtol=1e-4)
+    assert np.sum(np.diff(out[:, 0], n=2) ** 2) < 0.5 * np.sum(np.diff(morph[:, 0], n=2) ** 2)
+    # Per-beat cutoffs: inf for the first three beats leaves exactly those unchanged.
+    mixed = lowpass_morphology(morph, np.array([np.inf] * 3 + [20.0] * 3))
+    np.testing.assert_allclose(mixed[:3], morph[:3], atol=1e-5)
+    np.testing.assert_allclose(mixed[3:], out[3:], atol=1e-5)
