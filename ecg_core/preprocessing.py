@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -175,17 +176,45 @@ def to_canonical(signal: np.ndarray, fs: float, causal: bool = False) -> np.ndar
 #: ignoring spaces, dashes and underscores).
 PREFERRED_LEADS: tuple[str, ...] = ("MLII", "II", "ML2", "LEADII", "ECG1", "ECG", "V5", "V1")
 
+#: First words of channel names that are not ECG leads: pressures, respiration, oximetry,
+#: EEG/EOG/EMG, temperature and airflow, as PhysioNet's polysomnography and ICU records name
+#: them ("BP", "ABP", "Resp (nasal)", "EEG (C4-A1)", "PLETH", "SpO2"). Such a channel is
+#: never chosen to be analysed or classified unless it is asked for by name.
+NOT_ECG_CHANNELS: frozenset[str] = frozenset(
+    {
+        "BP", "ABP", "ART", "PAP", "CVP", "ICP", "RESP", "PLETH", "PPG", "SPO2", "SO2",
+        "SAO2", "PULSE", "EEG", "EOG", "EMG", "CO2", "ETCO2", "TEMP", "FLOW", "AIRFLOW",
+    }
+)  # fmt: skip
+
 
 def _normalise_lead_name(name: str) -> str:
     return "".join(ch for ch in str(name).upper() if ch.isalnum())
+
+
+def is_ecg_channel(name: str) -> bool:
+    """False for a channel named as something other than an ECG lead
+    (:data:`NOT_ECG_CHANNELS`: its first word, with or without a trailing number: "EEG2");
+    any other name, an unnamed channel included, may be an ECG.
+
+    >>> [is_ecg_channel(n) for n in ["MLII", "V1", "ECG lead I", "BP", "Resp (nasal)", "EEG2"]]
+    [True, True, True, False, False, False]
+    """
+    words = re.findall(r"[A-Z0-9]+", str(name).upper())
+    if not words:
+        return True
+    first = words[0]
+    return first not in NOT_ECG_CHANNELS and first.rstrip("0123456789") not in NOT_ECG_CHANNELS
 
 
 def select_lead(lead_names: list[str], lead: str | int | None = None) -> int:
     """Index of the lead to analyse.
 
     ``lead`` may be a name (``"MLII"``), an index, or None for the first of
-    :data:`PREFERRED_LEADS` present, else lead 0. Chosen by *name*: MIT-BIH record 114
-    stores MLII second.
+    :data:`PREFERRED_LEADS` present, else the first channel that may be an ECG
+    (:func:`is_ecg_channel`). Chosen by *name*: MIT-BIH record 114 stores MLII second.
+    A record whose channels are all named as something else (blood pressure, respiration)
+    raises ECGInputError, unless ``lead`` names one.
     """
     if isinstance(lead, (int, np.integer)) and not isinstance(lead, bool):
         if not 0 <= int(lead) < len(lead_names):
@@ -204,7 +233,13 @@ def select_lead(lead_names: list[str], lead: str | int | None = None) -> int:
     for preferred in PREFERRED_LEADS:
         if preferred in normalised:
             return normalised.index(preferred)
-    return 0
+    for i, name in enumerate(lead_names):
+        if is_ecg_channel(name):
+            return i
+    raise ECGInputError(
+        f"No ECG lead found: this record's channels are {', '.join(map(str, lead_names))}. "
+        "If one of them is an ECG, choose it as the lead to analyse."
+    )
 
 
 #: The second lead classified together with the analysed one, best first: MIT-BIH's second
@@ -215,13 +250,14 @@ COMPANION_LEADS: tuple[str, ...] = ("V1", "V2", "V5", "V4", "MLII", "II")
 def companion_lead(lead_names: list[str], analysed: int) -> int | None:
     """Index of the lead whose beat probabilities are averaged with the analysed lead's
     (:func:`ecg_core.leads.classify_leads`): the first of :data:`COMPANION_LEADS` present,
-    else the first other lead; None for a single-lead record.
+    else the first other channel that may be an ECG (:func:`is_ecg_channel`); None for a
+    single-lead record or one whose other channels are not ECGs (a blood pressure).
 
     Why two leads: an ectopic beat that looks normal in one lead rarely does in both. On the
     SVDB development subset the mean of the two leads' probabilities raised end-to-end V F1
     from 76.0 to 80.6 (diagnostic) and 76.4 to 79.4 (real-time) (README, "Two leads").
     """
-    others = [i for i in range(len(lead_names)) if i != analysed]
+    others = [i for i in range(len(lead_names)) if i != analysed and is_ecg_channel(lead_names[i])]
     if not others:
         return None
     normalised = [_normalise_lead_name(n) for n in lead_names]

@@ -234,6 +234,20 @@ def test_the_html_report_names_the_classified_leads(record_208, diagnostic_model
     assert "Lead MLII ·" in write_html_report(one, tmp_path / "one.html").read_text()
 
 
+def test_a_blood_pressure_channel_is_neither_analysed_nor_classified(record_208, diagnostic_model):
+    # A polysomnography-style record: blood pressure first, then MIT-BIH 208's MLII as "ECG".
+    fs = 360.0
+    t_s = np.arange(60 * int(fs)) / fs
+    pressure_mmhg = 90.0 + 30.0 * np.sin(2 * np.pi * 1.3 * t_s) ** 2
+    signal = np.column_stack([pressure_mmhg, record_208.signal[: t_s.size, 0]])
+    record = Record(signal, fs, ["BP", "ECG"], "bp-first", units=["mmHg", "mV"])
+    report = analyze(record, model=diagnostic_model)
+    assert report.lead_name == "ECG" and report.summary["classified_leads"] == "ECG"
+    assert report.summary["n_beats"] > 60
+    with pytest.raises(ECGInputError, match="No ECG lead found"):
+        analyze(Record(signal[:, :1], fs, ["BP"], "bp-only"), model=diagnostic_model)
+
+
 def test_a_second_lead_with_gaps_is_not_used(record_208, diagnostic_model):
     # Files get short gaps filled (ecg_core.io); a Record built in code may still hold NaN.
     short = Record(record_208.signal[: 60 * 360].copy(), 360.0, record_208.lead_names, "208")

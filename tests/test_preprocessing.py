@@ -6,6 +6,7 @@ from ecg_core.preprocessing import (
     CANONICAL_FS,
     clean_ecg,
     companion_lead,
+    is_ecg_channel,
     resample,
     resample_positions,
     select_lead,
@@ -51,6 +52,21 @@ def test_lead_selection_by_name():
     assert select_lead(["V5", "MLII"], "v5") == 0
     with pytest.raises(ECGInputError, match="not in this record"):
         select_lead(["V5", "MLII"], "aVF")
+
+
+def test_channels_that_are_not_ecg_leads_are_passed_over():
+    # PhysioNet polysomnography (slpdb) and ICU (mghdb) records put ECG beside other signals.
+    slpdb = ["BP", "ECG", "EEG (C4-A1)", "Resp (sum)"]
+    assert select_lead(slpdb) == 1 and companion_lead(slpdb, 1) is None
+    mghdb = ["ART", "ECG lead I", "PAP", "CVP", "Resp Imp", "CO2", "ECG lead V"]
+    assert select_lead(mghdb) == 1 and companion_lead(mghdb, 1) == 6
+    assert select_lead(["PLETH", "ch2"]) == 1  # a channel with an unknown name may be an ECG
+    assert [is_ecg_channel(n) for n in ["aVR", "ECG2", "SpO2", "EOG1", "", "3"]] == [
+        True, True, False, False, True, True,
+    ]  # fmt: skip
+    with pytest.raises(ECGInputError, match="No ECG lead found: this record's channels are ABP"):
+        select_lead(["ABP", "RESP"])
+    assert select_lead(["ABP", "RESP"], "abp") == 0  # asked for by name, it is analysed
 
 
 def test_companion_lead_prefers_the_training_leads_then_the_next_lead():
