@@ -197,7 +197,7 @@ def analyze_files(
         ]
         if not paths:
             raise ECGInputError(
-                "No file was uploaded. Upload a WFDB record (.hea + .dat, optionally .atr) or a CSV."
+                "No file was uploaded. Upload a WFDB record (.hea + .dat, optionally .atr), a CSV or an EDF file."
             )
         total_bytes = sum(Path(p).stat().st_size for p in paths)
         if total_bytes > MAX_REQUEST_BYTES:
@@ -798,7 +798,7 @@ with gr.Blocks(title="ECG Arrhythmia Detector", delete_cache=(1800, 3600)) as de
             with gr.Row():
                 with gr.Column(scale=3):
                     files = gr.File(
-                        label="Record files: WFDB .hea + .dat (+ .atr for agreement), or one CSV",
+                        label="Record files: WFDB .hea + .dat (+ .atr for agreement), or one CSV or EDF",
                         file_count="multiple",
                         elem_id="upload",
                     )

@@ -1,4 +1,4 @@
-"""Reading ECG records: WFDB (``.hea`` + signal files, optional ``.atr``) and CSV.
+"""Reading ECG records: WFDB (``.hea`` + signal files, optional ``.atr``), CSV and EDF.
 
 ``read_record`` takes a WFDB record path (with or without ``.hea``), a CSV path, or the
 list of files a person uploaded. Uploads arrive one per temporary folder (Gradio), so the
@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ecg_core.csv_reader import CSV_SUFFIXES, MAX_LEADS, read_csv_signal
+from ecg_core.edf_reader import EDF_SUFFIXES, read_edf_header, read_edf_leads
 from ecg_core.errors import ECGInputError
 from ecg_core.preprocessing import select_lead, validate_fs
 from ecg_core.quality import run_bounds
@@ -75,10 +76,11 @@ def read_record(
     ``paths_or_path``:
       - a WFDB record path without extension (``.../mitdb/100``), or its ``.hea`` (``.dat``,
         ``.atr``) path: the record's files are taken from that folder;
-      - a ``.csv`` / ``.tsv`` / ``.txt`` path;
+      - a ``.csv`` / ``.tsv`` / ``.txt`` path, or an ``.edf`` path (EDF / EDF+,
+        :mod:`ecg_core.edf_reader`);
       - a list of file paths (e.g. uploads, each possibly in its own folder): one WFDB
         record's ``.hea`` and the signal files it names (plus ``<record>.<annotation_extension>``
-        if given), or a single CSV. Only these files are ever read.
+        if given), or a single CSV or EDF file. Only these files are ever read.
 
     ``fs`` is needed for a CSV without a time column; for a WFDB record it is used only when
     the header gives no rate. ``max_bytes`` bounds the total size of the files read.
@@ -147,17 +149,22 @@ def _read_given(
         )
 
     given = _unique_files(given)
+    for kind, suffixes in (("CSV", CSV_SUFFIXES), ("EDF", EDF_SUFFIXES)):
+        files = [p for p in given if p.suffix.lower() in suffixes]
+        if files and len(files) < len(given):
+            raise ECGInputError(
+                f"The upload mixes a {kind} file with other files ({_names_text(given)}). "
+                "Upload one CSV file, one EDF file or the files of one WFDB record (.hea + "
+                ".dat, optionally .atr)."
+            )
+        if len(files) > 1:
+            raise ECGInputError(
+                f"Several {kind} files were given ({_names_text(files)}); analyse one record "
+                "at a time."
+            )
+    if given[0].suffix.lower() in EDF_SUFFIXES:
+        return _read_edf(given[0], leads)
     csvs = [p for p in given if p.suffix.lower() in CSV_SUFFIXES]
-    others = [p for p in given if p.suffix.lower() not in CSV_SUFFIXES]
-    if csvs and others:
-        raise ECGInputError(
-            f"The upload mixes a CSV file with other files ({_names_text(given)}). Upload "
-            "either one CSV file or the files of one WFDB record (.hea + .dat, optionally .atr)."
-        )
-    if len(csvs) > 1:
-        raise ECGInputError(
-            f"Several CSV files were given ({_names_text(csvs)}); analyse one record at a time."
-        )
     if csvs:
         signal, csv_fs, lead_names, units = read_csv_signal(csvs[0], fs)
         if leads is not None:  # all columns are parsed anyway: a CSV is text
@@ -168,6 +175,19 @@ def _read_given(
             units = [units[i] for i in keep]
         return validated_record(signal, csv_fs, lead_names, csvs[0].stem, units, None)
     return _read_wfdb_files(given, fs, annotation_extension, max_bytes, leads)
+
+
+def _read_edf(path: Path, leads: LeadChoice | None) -> Record:
+    """An EDF file's ECG-rate channels (:mod:`ecg_core.edf_reader`), or those ``leads``."""
+    header = read_edf_header(path)
+    keep = (
+        list(range(len(header.channels)))
+        if leads is None
+        else _lead_indices(leads, header.lead_names)
+    )
+    signal = read_edf_leads(path, header, keep)
+    names, units = [header.lead_names[i] for i in keep], [header.units[i] for i in keep]
+    return validated_record(signal, header.fs, names, path.stem, units, None)
 
 
 def _names_text(files: Sequence[PathLike]) -> str:
@@ -208,7 +228,7 @@ def _as_paths(paths_or_path: object) -> list[Path]:
 def _expand_single_path(path: Path, annotation_extension: str) -> list[Path]:
     """One local path: the CSV itself, or the WFDB record's header plus its folder's files."""
     suffix = path.suffix.lower()
-    if suffix in CSV_SUFFIXES:
+    if suffix in CSV_SUFFIXES or suffix in EDF_SUFFIXES:
         return [path]
     if suffix == WFDB_HEADER_SUFFIX:
         header = path
@@ -236,7 +256,8 @@ def _expand_single_path(path: Path, annotation_extension: str) -> list[Path]:
 def _unsupported_type(path: Path) -> ECGInputError:
     return ECGInputError(
         f"Unsupported file type '{path.suffix or '(no extension)'}' ('{path.name}'). "
-        "Upload a WFDB record (.hea + .dat, optionally .atr) or a CSV file (.csv, .tsv, .txt)."
+        "Upload a WFDB record (.hea + .dat, optionally .atr), a CSV file (.csv, .tsv, .txt) or "
+        "an EDF file (.edf)."
     )
 
 

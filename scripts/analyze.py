@@ -3,9 +3,10 @@
     python scripts/analyze.py ../shared/data/mitdb/208 --out /tmp/a
     python scripts/analyze.py ../shared/data/mitdb --out /tmp/a --workers 2 --mode realtime
     python scripts/analyze.py my_holter.csv --fs 250 --out /tmp/a --lead II
+    python scripts/analyze.py my_holter.edf --out /tmp/a
 
-INPUT is a WFDB record path without extension (or its .hea/.dat), a CSV file, or a folder
-(every WFDB record and .csv/.tsv in it). For each record NAME it writes NAME.beats.csv
+INPUT is a WFDB record path without extension (or its .hea/.dat), a CSV or EDF file, or a
+folder (every WFDB record and .csv/.tsv/.edf in it). For each record NAME it writes NAME.beats.csv
 (sample, time_s, label, confidence, p_N..p_Q, noisy, af; sample at the input's own rate) and
 NAME.report.json. An input that cannot be analysed gets a one-line error and the others go
 on; the exit status is 1 if any input failed.
@@ -27,10 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ecg_core.errors import ECGInputError  # noqa: E402
 
-CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
+#: Files that are a whole record each (CSV, EDF): the record is named by the file's stem.
+ONE_FILE_SUFFIXES = {".csv", ".tsv", ".txt", ".edf"}
 #: A folder's .txt files are documentation (PhysioNet's README.txt, SHA256SUMS.txt, ...), not
-#: records: a folder gives its .csv / .tsv files only; a .txt ECG can be named on its own.
-FOLDER_CSV_SUFFIXES = {".csv", ".tsv"}
+#: records: a folder gives its .csv / .tsv / .edf files only; a .txt ECG can be named on its own.
+FOLDER_FILE_SUFFIXES = {".csv", ".tsv", ".edf"}
 WFDB_SUFFIXES = {".hea", ".dat", ".atr"}
 
 # One model per worker process, loaded once (see _init_worker).
@@ -41,24 +43,24 @@ _OPTIONS: dict = {}
 def expand_inputs(inputs: list[str]) -> list[tuple[str, str]]:
     """(display name, path for read_record) for every record the inputs name.
 
-    A folder gives each ``*.hea`` record and each ``.csv`` / ``.tsv`` in it (sorted; its
-    ``.txt`` files are taken for documentation); a path that names nothing readable is kept
-    as is so that its error is reported with the others.
+    A folder gives each ``*.hea`` record and each ``.csv`` / ``.tsv`` / ``.edf`` in it
+    (sorted; its ``.txt`` files are taken for documentation); a path that names nothing
+    readable is kept as is so that its error is reported with the others.
     """
     items: list[tuple[str, str]] = []
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
             found = sorted({p.with_suffix("") for p in path.glob("*.hea")})
-            csvs = sorted(p for p in path.iterdir() if p.suffix.lower() in FOLDER_CSV_SUFFIXES)
-            if not found and not csvs:
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in FOLDER_FILE_SUFFIXES)
+            if not found and not files:
                 items.append((raw, raw))  # reported as an error: nothing to analyse there
             items += [(p.name, str(p)) for p in found]
-            items += [(p.stem, str(p)) for p in csvs]
+            items += [(p.stem, str(p)) for p in files]
         elif path.suffix.lower() in WFDB_SUFFIXES:
             items.append((path.stem, str(path.with_suffix(""))))
         else:
-            name = path.stem if path.suffix.lower() in CSV_SUFFIXES else path.name
+            name = path.stem if path.suffix.lower() in ONE_FILE_SUFFIXES else path.name
             items.append((name, raw))
     return items
 

@@ -65,12 +65,17 @@ def test_analyze_script_workers_and_csv_rate(tmp_path):
     for seed in (1, 2):
         record = synthesize(SyntheticSettings(duration_s=30, fs=250, pvc_fraction=0.1, seed=seed))
         write_csv(record, folder / f"syn{seed}.csv", time_column=False)
+    # An EDF beside them (in microvolts, at its own 250 Hz) is analysed too, named by its stem.
+    from test_edf import write_edf
+
+    edf_record = synthesize(SyntheticSettings(duration_s=30, fs=250, seed=3))
+    write_edf(folder / "syn3.edf", [edf_record.signal[:, 0] * 1000], [250.0], ["ECG"], ["uV"])
     out = tmp_path / "out"
     result = run_script(
         str(folder), "--out", str(out), "--workers", "2", "--fs", "250", "--mode", "realtime"
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    for seed in (1, 2):
+    for seed in (1, 2, 3):
         beats = check_outputs(out, f"syn{seed}")
         assert 30 <= len(beats) <= 40, result.stdout
         assert beats["sample"].max() > 25 * 250  # samples at the CSV's own 250 Hz

@@ -134,6 +134,27 @@ def test_uploaded_csv_and_the_lead_choice(client, app_module, tmp_path):
         _analyze_files(client, [bare])
 
 
+def test_an_uploaded_edf_file(client, app_module, tmp_path):
+    from test_edf import write_edf
+
+    from ecg_core.pipeline import analyze
+    from ecg_core.synthetic import synthesize
+
+    record = synthesize(duration_s=60, pvc_fraction=0.1, seed=21, name="edf_case")
+    edf = write_edf(
+        tmp_path / "edf_case.edf",
+        [record.signal[:, 0] * 1000.0, np.full(60, 97.0)],
+        [360.0, 1.0],
+        ["ECG", "SpO2"],
+        ["uV", "%"],
+    )
+    report, _, _ = _analyze_files(client, [edf])
+    direct = analyze(record, model=app_module.get_model("diagnostic"))
+    assert report["fs"] == pytest.approx(360.0) and report["lead"] == "ECG"
+    assert report["summary"]["n_beats"] == direct.summary["n_beats"]
+    assert report["summary"]["n_V"] == direct.summary["n_V"] > 0
+
+
 def test_analyze_signal_accepts_a_list_or_csv_text(client, app_module):
     from ecg_core.pipeline import analyze
     from ecg_core.synthetic import synthesize
