@@ -159,3 +159,26 @@ def test_edf_refusals(mitdb_100, tmp_path):
         read_record([gaps, csv])
     with pytest.raises(ECGInputError, match="Several EDF files"):
         read_record([gaps, only_bp])
+
+
+def test_damaged_edf_headers_give_messages_not_crashes(mitdb_100, tmp_path):
+    good = write_edf(
+        tmp_path / "good.edf",
+        [mitdb_100.p_signal[: 360 * 20, 0] * 1000, np.full(20, 97.0)],
+        [360.0, 1.0],
+        ["ECG", "SpO2"],
+        ["uV", "%"],
+    ).read_bytes()
+    rng = np.random.default_rng(0)
+    alphabet = [ord(c) for c in "0123456789-+. eE\xff\x00ainf"]
+    damaged = tmp_path / "damaged.edf"
+    for _ in range(300):  # a few bytes of the 768-byte header replaced
+        data = bytearray(good)
+        for _ in range(int(rng.integers(1, 6))):
+            data[int(rng.integers(0, 768))] = int(rng.choice(alphabet))
+        damaged.write_bytes(bytes(data))
+        try:
+            record = read_record(damaged)
+        except ECGInputError:
+            continue
+        assert record.n_samples > 0 and np.isfinite(record.signal).all()
