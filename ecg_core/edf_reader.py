@@ -51,7 +51,6 @@ class EdfHeader:
     """What :func:`read_edf_header` found: the channels offered as leads (one rate) and where
     their samples sit in each data record."""
 
-    file_name: str
     header_bytes: int
     n_records: int
     record_duration_s: float
@@ -59,8 +58,8 @@ class EdfHeader:
     fs: float  # the offered channels' rate
     channels: list[int]  # indices (into the file's signals) of the channels offered
     lead_names: list[str]  # their labels
-    units: list[str]  # their physical dimensions
-    gains: list[float]  # physical value = digital * gain + offset (in the file's unit)
+    units: list[str]  # their physical dimensions ("mV" for any voltage, converted)
+    gains: list[float]  # value = digital * gain + offset, in ``units``
     offsets: list[float]
 
 
@@ -142,7 +141,6 @@ def read_edf_header(path: Path) -> EdfHeader:
         for i in channels
     ]
     return EdfHeader(
-        file_name=name,
         header_bytes=header_bytes,
         n_records=n_records,
         record_duration_s=record_duration_s,
