@@ -1,0 +1,29 @@
+"""scripts/short_record_check.py: records cut into excerpts, each analysed on its own."""
+
+from __future__ import annotations
+
+import json
+
+from _scripts import load_script
+
+from ecg_core.classifier import CHECKPOINTS_DIR
+
+
+def test_excerpts_are_scored_against_the_whole_records(mitdb_dir, svdb_dir, tmp_path):
+    svdb = tmp_path / "svdb"  # a stand-in: SVDB 812 alone
+    svdb.mkdir()
+    for suffix in (".hea", ".dat", ".atr"):
+        (svdb / f"812{suffix}").symlink_to(svdb_dir / f"812{suffix}")
+    out = tmp_path / "short.json"
+    checkpoint = str(CHECKPOINTS_DIR / "diagnostic")
+    argv = [checkpoint, "--seconds", "60", "--svdb", str(svdb), "--mitdb", str(mitdb_dir)]
+    argv += ["--ds1", "validation", "--out", str(out)]
+    assert load_script("short_record_check").main(argv) == 0
+    rows = json.loads(out.read_text())["checkpoints"][checkpoint]
+    validation = rows["DS1 validation"]
+    assert validation["n_excerpts"] == 5 * 30  # five 30-minute records, one-minute excerpts
+    for kind in ("whole", "excerpts"):
+        assert 85 < validation[kind]["V"]["f1"] <= 100
+    errors = validation["excerpt_errors_by_position"]
+    assert errors["first"]["beats"] <= 150 and errors["other"]["beats"] > 50 * 150
+    assert rows["SVDB subset"]["n_excerpts"] == 30
