@@ -38,7 +38,7 @@ from ecg_core.qrs import detect_qrs_and_vf
 #: Extra samples cut on each side of the beat window for rate jitter and shifts.
 WINDOW_MARGIN: int = 8
 #: Bump when the arrays' meaning changes, so stale caches are not reused.
-CACHE_VERSION: int = 2
+CACHE_VERSION: int = 3
 DEFAULT_CACHE_DIR = Path(__file__).resolve().parents[1] / "cache"
 #: ``lead=OTHER_LEAD``: the lead that :func:`select_lead` would *not* pick (MIT-BIH: V1, V2,
 #: V4 or V5 next to MLII). Training on it as extra beat sequences with the same labels keeps

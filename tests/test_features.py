@@ -37,6 +37,19 @@ def test_rr_intervals_match_annotations_record_100(mitdb_dir):
     assert 0.7 < np.median(rr_pre_s) < 0.9  # record 100: ~75 bpm
 
 
+def test_the_intervals_a_record_does_not_hold():
+    # A PVC first, then its compensatory pause, then sinus at 0.8 s.
+    r_s = np.array([0.0, 1.2, 2.0, 2.8, 3.6, 4.4, 5.2])
+    rr_pre_s, rr_next_s = rr_intervals(r_s * 360, 360.0)
+    # Diagnostic: before the first beat and after the last, the median interval (0.8 s),
+    # not the PVC's pause (1.2 s), which would make the PVC look late.
+    assert rr_pre_s[0] == pytest.approx(0.8) and rr_next_s[-1] == pytest.approx(0.8)
+    # Real-time: the first beat borrows the interval after it; no later beat's running
+    # mean then depends on intervals after that beat.
+    causal_pre, _ = rr_intervals(r_s * 360, 360.0, causal=True)
+    assert causal_pre[0] == pytest.approx(1.2)
+
+
 def test_premature_beats_have_short_rr_ratio_record_208(mitdb_dir):
     samples, labels = _beats(mitdb_dir, "208")
     for causal in (True, False):
