@@ -278,9 +278,10 @@ def ecg_overview_figure(
     _add_spans(
         fig, [(a / 60, b / 60) for a, b in af_spans or []], 0, duration_s / 60, AF_FILL, "AF"
     )
-    if window is not None:
+    if window is not None:  # a 30-s window on a 10-s record shades the record, not beyond
+        start_s, end_s = max(window[0], 0.0), min(window[1], duration_s)
         fig.add_vrect(
-            x0=window[0] / 60, x1=window[1] / 60, fillcolor="#F58518", opacity=0.25, line_width=0
+            x0=start_s / 60, x1=end_s / 60, fillcolor="#F58518", opacity=0.25, line_width=0
         )
     fig.update_layout(
         **_LAYOUT,
@@ -443,7 +444,7 @@ def hr_trend_figure(hr_trend: pd.DataFrame, hourly: pd.DataFrame | None = None) 
         go.Scatter(
             x=hr_trend["time_s"] / 60.0 if len(hr_trend) else [],
             y=hr_trend["hr_bpm"] if len(hr_trend) else [],
-            mode="lines",
+            mode="lines" if len(hr_trend) > 2 else "lines+markers",  # a short record: 1-2 points
             line=dict(color="#4C78A8", width=1.5),
             name="heart rate",
             connectgaps=False,
