@@ -162,19 +162,24 @@ def _read_given(
                 f"Several {kind} files were given ({_names_text(files)}); analyse one record "
                 "at a time."
             )
-    if given[0].suffix.lower() in EDF_SUFFIXES:
+    suffix = given[0].suffix.lower()  # a CSV or an EDF file is the only file given
+    if suffix in EDF_SUFFIXES:
         return _read_edf(given[0], leads)
-    csvs = [p for p in given if p.suffix.lower() in CSV_SUFFIXES]
-    if csvs:
-        signal, csv_fs, lead_names, units = read_csv_signal(csvs[0], fs)
-        if leads is not None:  # all columns are parsed anyway: a CSV is text
-            names = lead_names or [f"lead{i + 1}" for i in range(signal.shape[1])]
-            keep = _lead_indices(leads, names)
-            signal = signal[:, keep]
-            lead_names = [names[i] for i in keep]
-            units = [units[i] for i in keep]
-        return validated_record(signal, csv_fs, lead_names, csvs[0].stem, units, None)
+    if suffix in CSV_SUFFIXES:
+        return _read_csv(given[0], fs, leads)
     return _read_wfdb_files(given, fs, annotation_extension, max_bytes, leads)
+
+
+def _read_csv(path: Path, fs: float | None, leads: LeadChoice | None) -> Record:
+    """A CSV's lead columns (:mod:`ecg_core.csv_reader`), or those ``leads``."""
+    signal, csv_fs, lead_names, units = read_csv_signal(path, fs)
+    if leads is not None:  # all columns are parsed anyway: a CSV is text
+        names = lead_names or [f"lead{i + 1}" for i in range(signal.shape[1])]
+        keep = _lead_indices(leads, names)
+        signal = signal[:, keep]
+        lead_names = [names[i] for i in keep]
+        units = [units[i] for i in keep]
+    return validated_record(signal, csv_fs, lead_names, path.stem, units, None)
 
 
 def _read_edf(path: Path, leads: LeadChoice | None) -> Record:
