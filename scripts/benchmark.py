@@ -6,6 +6,7 @@
     python scripts/benchmark.py --sections holter --out holter.json      # a 24-hour record
     python scripts/benchmark.py --sections holter --holter-leads 12 --holter-fs 500 --out h12.json
     python scripts/benchmark.py --sections holter --holter-format csv --out holter_csv.json
+    python scripts/benchmark.py --sections holter --holter-format edf --out holter_edf.json
 
 Every section's timings are medians (qrs: best) of ``--repeats`` rounds in which the things
 compared take turns, so that load from other processes on a shared machine falls on all of
@@ -732,17 +733,21 @@ def write_holter(folder: Path, hours: int, n_leads: int, fs: float, file_format:
     the record: lead II synthesised (2 % PVCs, muscle noise; each hour its own seed), the
     other leads scaled and some inverted copies of it. ``file_format`` "wfdb": format 16
     with its .atr (returns the record path); "csv": a time column in seconds and one column
-    per lead in mV, as spreadsheets and Holter software export (no annotations)."""
+    per lead in mV, as spreadsheets and Holter software export (no annotations); "edf": EDF
+    with 1-s data records, as Holter recorders and wearables export (no annotations)."""
     import wfdb
 
     from ecg_core.synthetic import synthesize
 
     names, gain, name = HOLTER_LEADS[n_leads], 200.0, "holter"
     samples, symbols, n_samples = [], [], 0
-    path = folder / (f"{name}.csv" if file_format == "csv" else f"{name}.dat")
+    suffix = {"csv": ".csv", "edf": ".edf"}.get(file_format, ".dat")
+    path = folder / f"{name}{suffix}"
     with open(path, "w" if file_format == "csv" else "wb") as out:
         if file_format == "csv":
             out.write(",".join(["time", *names]) + "\n")
+        if file_format == "edf":
+            out.write(_edf_header(names, hours * 3600, int(fs), gain))
         for hour in range(hours):
             record = synthesize(
                 duration_s=3600.0, fs=fs, pvc_fraction=0.02, emg_noise_mv=0.05, seed=hour
@@ -754,18 +759,52 @@ def write_holter(folder: Path, hours: int, n_leads: int, fs: float, file_format:
                 time_s = (n_samples + np.arange(lead.size)) / fs
                 table = np.column_stack([time_s, np.round(leads * gain) / gain])
                 np.savetxt(out, table, fmt=["%.4f"] + ["%.3f"] * n_leads, delimiter=",")
+            elif file_format == "edf":  # each 1-s data record: every lead's second in turn
+                digital = np.round(leads * gain).astype("<i2")
+                digital.reshape(3600, int(fs), n_leads).transpose(0, 2, 1).tofile(out)
             else:
                 np.round(leads * gain).astype("<i2").tofile(out)
             samples.append(record.annotations.samples + n_samples)
             symbols += record.annotations.symbols
             n_samples += lead.size
-    if file_format == "csv":
+    if file_format in ("csv", "edf"):
         return path
     lines = [f"{name} {n_leads} {fs:g} {n_samples}"]
     lines += [f"{name}.dat 16 {gain:g}/mV 16 0 0 0 0 {lead}" for lead in names]
     (folder / f"{name}.hea").write_text("\n".join(lines) + "\n")
     wfdb.wrann(name, "atr", np.concatenate(samples), symbols, write_dir=str(folder))
     return folder / name
+
+
+def _edf_header(names: list[str], n_records: int, samples_per_record: int, gain: float) -> bytes:
+    """The EDF header of 1-s data records of int16 samples at ``gain`` units per mV."""
+    n = len(names)
+    fields = [b"0", b"synthetic Holter", b"ecg_core benchmark", b"01.01.26", b"00.00.00"]
+    widths = [8, 80, 80, 8, 8]
+    fields += [
+        str(256 * (n + 1)).encode(),
+        b"EDF+C",
+        str(n_records).encode(),
+        b"1",
+        str(n).encode(),
+    ]
+    widths += [8, 44, 8, 8, 4]
+    per_signal = [
+        ([lead.encode() for lead in names], 16),
+        ([b""] * n, 80),
+        ([b"mV"] * n, 8),
+        ([f"{-32768 / gain:g}".encode()] * n, 8),
+        ([f"{32767 / gain:g}".encode()] * n, 8),
+        ([b"-32768"] * n, 8),
+        ([b"32767"] * n, 8),
+        ([b""] * n, 80),
+        ([str(samples_per_record).encode()] * n, 8),
+        ([b""] * n, 32),
+    ]
+    header = b"".join(f.ljust(w) for f, w in zip(fields, widths, strict=True))
+    for values, width in per_signal:
+        header += b"".join(v.ljust(width) for v in values)
+    return header
 
 
 def _holter_child(path: str, mode: str, threads: int, conn) -> None:
@@ -816,7 +855,7 @@ def section_holter(args: argparse.Namespace) -> dict:
     hours, n_leads, fs = int(args.holter_hours), args.holter_leads, args.holter_fs
     with tempfile.TemporaryDirectory(prefix="holter_") as folder:
         path = write_holter(Path(folder), hours, n_leads, fs, args.holter_format)
-        data_file = path if args.holter_format == "csv" else path.with_suffix(".dat")
+        data_file = path if args.holter_format in ("csv", "edf") else path.with_suffix(".dat")
         file_mb = data_file.stat().st_size / 1e6
         ctx = mp.get_context("spawn")  # a clean process: nothing inherited counts in its memory
         parent, child = ctx.Pipe(duplex=False)
@@ -907,7 +946,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     holter.add_argument("--holter-fs", type=float, default=360.0, help="sampling rate, Hz")
     holter.add_argument(
-        "--holter-format", default="wfdb", choices=["wfdb", "csv"], help="file written and read"
+        "--holter-format",
+        default="wfdb",
+        choices=["wfdb", "csv", "edf"],
+        help="file written and read",
     )
     app = parser.add_argument_group("app section")
     app.add_argument("--app-record", default="100", help="record sent to the app")

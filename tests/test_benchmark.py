@@ -89,7 +89,7 @@ def test_pipeline_section_end_to_end_and_stages(bench):
     assert row["int8_label_agreement_pct"] >= 99.0
 
 
-@pytest.mark.parametrize("file_format", ["wfdb", "csv"])
+@pytest.mark.parametrize("file_format", ["wfdb", "csv", "edf"])
 def test_holter_section_reads_the_written_record_back(tmp_path, file_format):
     # One hour instead of 24: the section writes the record to disk, then a fresh process
     # reads and analyses it as scripts/analyze.py does.
