@@ -6,7 +6,8 @@ beats, the RR features' running means cover the excerpt only, the first beat has
 before it and the last none after it, and the atrial fibrillation step (which needs
 ``rhythm.AF_MIN_BEATS`` beats) cannot fire. For each checkpoint and development set: V and S
 Se / +P / F1 end to end (two leads, our detections, as ``pipeline.analyze`` runs), whole and
-in excerpts, and where in the excerpts the errors sit (first beat, last beat, the others).
+in excerpts, where in the excerpts the errors sit (first beat, last beat, the others), and
+each record's true and false S and V, whole and in excerpts.
 
     python scripts/short_record_check.py checkpoints/diagnostic checkpoints/realtime --seconds 10 --out results/short_record_check.json
 """
@@ -65,12 +66,15 @@ def check(model, paths: list[Path], seconds: float) -> dict:
     """Whole-record and excerpt scores over the records at ``paths``."""
     whole, cut = 0, 0
     errors = {p: {"beats": 0, "false_S": 0, "missed_V": 0} for p in POSITIONS}
+    per_record = {}
     n_excerpts = 0
     for path in paths:
         record = read_annotated_record(path)
         fs = float(record.fs)
         ref, labels = reference_beats(record)
-        whole = whole + product_counts(analyze(record, model=model), ref, labels)
+        record_whole = product_counts(analyze(record, model=model), ref, labels)
+        whole = whole + record_whole
+        record_cut = 0
         length = int(round(seconds * fs))
         for start in range(0, record.n_samples - length + 1, length):
             excerpt = Record(
@@ -78,18 +82,34 @@ def check(model, paths: list[Path], seconds: float) -> dict:
             )
             inside = (ref >= start) & (ref < start + length)
             report = analyze(excerpt, model=model)
-            cut = cut + product_counts(report, ref[inside] - start, labels[inside])
+            record_cut = record_cut + product_counts(report, ref[inside] - start, labels[inside])
             for position, row in excerpt_errors(
                 report, ref[inside] - start, labels[inside], fs
             ).items():
                 for key, value in row.items():
                     errors[position][key] += value
             n_excerpts += 1
+        cut = cut + record_cut
+        per_record[path.name] = {
+            "whole": _s_and_v_counts(record_whole),
+            "excerpts": _s_and_v_counts(record_cut),
+        }
     return {
         "whole": percent_scores(whole),
         "excerpts": percent_scores(cut),
         "n_excerpts": n_excerpts,
         "excerpt_errors_by_position": errors,
+        "per_record": per_record,
+    }
+
+
+def _s_and_v_counts(counts) -> dict:
+    """True and false S and V beats in a count matrix (rows: reference, columns: labels)."""
+    counts = np.asarray(counts)
+    return {
+        f"{kind}_{c}": int(value)
+        for c, k in (("S", S), ("V", V))
+        for kind, value in (("true", counts[k, k]), ("false", counts[:, k].sum() - counts[k, k]))
     }
 
 

@@ -27,3 +27,10 @@ def test_excerpts_are_scored_against_the_whole_records(mitdb_dir, svdb_dir, tmp_
     errors = validation["excerpt_errors_by_position"]
     assert errors["first"]["beats"] <= 150 and errors["other"]["beats"] > 50 * 150
     assert rows["SVDB subset"]["n_excerpts"] == 30
+    # Per record, the excerpts' true V add up to the set's.
+    per_record = validation["per_record"]
+    assert set(per_record) == {"101", "118", "119", "201", "220"}
+    v_true = sum(r["excerpts"]["true_V"] for r in per_record.values())
+    assert v_true == round(
+        validation["excerpts"]["V"]["se"] / 100 * validation["excerpts"]["V"]["n"]
+    )
