@@ -208,6 +208,23 @@ def product_totals(model: BeatClassifier, paths: list[Path]) -> np.ndarray:
     return sum(product_counts(*found) for found in product_reports(model, paths))
 
 
+def scores_with_false_beats(counts: np.ndarray) -> dict:
+    """The development scripts' row: V and S Se / +P / F1 (%, :func:`percent_scores`) of a
+    count matrix, and its false beats per label."""
+    scores = percent_scores(counts)
+    scores["false_beats"] = metrics_from_counts(counts)["false_beats"]
+    return scores
+
+
+def v_and_s_text(scores: dict) -> str:
+    """'V Se / +P (F1 f1) | S Se / +P (F1 f1)' of a scores row, for the scripts' progress."""
+    v, s = scores["V"], scores["S"]
+    return (
+        f"V {v['se']:.1f} / {v['ppv']:.1f} (F1 {v['f1']:.2f}) | "
+        f"S {s['se']:.1f} / {s['ppv']:.1f} (F1 {s['f1']:.2f})"
+    )
+
+
 def compare_settings(
     checkpoints: list[str], sets: dict[str, list[Path]], settings: dict[str, dict]
 ) -> dict:
@@ -225,14 +242,10 @@ def compare_settings(
             for setting, attributes in settings.items():
                 for attribute, value in attributes.items():
                     setattr(model, attribute, value)
-                counts = product_totals(model, paths)
-                scores = percent_scores(counts)
-                scores["false_beats"] = metrics_from_counts(counts)["false_beats"]
+                scores = scores_with_false_beats(product_totals(model, paths))
                 rows[checkpoint][name][setting] = scores
-                v, s = scores["V"], scores["S"]
                 print(
-                    f"{checkpoint} | {name} | {setting:>20}: V {v['se']:.1f} / {v['ppv']:.1f} "
-                    f"(F1 {v['f1']:.2f}) | S {s['se']:.1f} / {s['ppv']:.1f} (F1 {s['f1']:.2f}) "
+                    f"{checkpoint} | {name} | {setting:>20}: {v_and_s_text(scores)} "
                     f"| false V {scores['false_beats']['V']}",
                     flush=True,
                 )

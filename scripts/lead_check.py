@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import evaluate as ev  # noqa: E402  (scripts/evaluate.py)
 
-from ecg_core.metrics import metrics_from_counts, percent_scores  # noqa: E402
+from ecg_core.metrics import percent_scores  # noqa: E402
 
 
 def score(checkpoint: str, paths: list[Path], second_lead: bool) -> dict:
@@ -42,8 +42,7 @@ def score(checkpoint: str, paths: list[Path], second_lead: bool) -> dict:
         log=lambda message: None,
     )
     counts = np.sum([row["counts"] for row in result["per_record"]], axis=0)
-    out = percent_scores(counts)
-    out["false_beats"] = metrics_from_counts(counts)["false_beats"]
+    out = ev.scores_with_false_beats(counts)
     out["records"] = {
         row["record"]: percent_scores(np.asarray(row["counts"]))["V"]
         for row in result["per_record"]

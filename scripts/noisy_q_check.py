@@ -30,13 +30,14 @@ from evaluate import (  # noqa: E402
     noise_stress_sets,
     product_counts,
     product_reports,
+    scores_with_false_beats,
+    v_and_s_text,
     write_result,
 )
 
 from ecg_core.aami import AAMI_CLASSES, CLASS_INDEX  # noqa: E402
 from ecg_core.analysis import noisy_beats_as_q  # noqa: E402
 from ecg_core.classifier import load_model  # noqa: E402
-from ecg_core.metrics import metrics_from_counts, percent_scores  # noqa: E402
 
 FORMS = ("as shipped", "noisy beats Q")
 
@@ -69,14 +70,10 @@ def main(argv: list[str] | None = None) -> int:
                 all_beats += noisy.size
             rows[name] = {"detections": all_beats, "detections_in_noisy_spans": noisy_beats}
             for form, counts in totals.items():
-                scores = percent_scores(counts)
-                scores["false_beats"] = metrics_from_counts(counts)["false_beats"]
-                rows[name][form] = scores
+                scores = rows[name][form] = scores_with_false_beats(counts)
                 print(
-                    f"{checkpoint} | {name} | {form:>13}: V {scores['V']['se']:.1f} / "
-                    f"{scores['V']['ppv']:.1f} (F1 {scores['V']['f1']:.2f}) | S "
-                    f"{scores['S']['se']:.1f} / {scores['S']['ppv']:.1f} (F1 "
-                    f"{scores['S']['f1']:.2f}) | {noisy_beats} of {all_beats} in noise",
+                    f"{checkpoint} | {name} | {form:>13}: {v_and_s_text(scores)} | "
+                    f"{noisy_beats} of {all_beats} in noise",
                     flush=True,
                 )
     write_result(args.out, result)

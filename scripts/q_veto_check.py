@@ -29,12 +29,12 @@ from evaluate import (  # noqa: E402
     development_sets,
     product_counts,
     product_reports,
+    scores_with_false_beats,
     write_result,
 )
 
 from ecg_core.aami import AAMI_CLASSES, CLASS_INDEX  # noqa: E402
 from ecg_core.classifier import load_model  # noqa: E402
-from ecg_core.metrics import metrics_from_counts, percent_scores  # noqa: E402
 
 V, Q = CLASS_INDEX["V"], CLASS_INDEX["Q"]
 DEFAULT_THRESHOLDS = "off,0.15,0.2,0.25,0.3"
@@ -72,8 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             rows[name] = {}
             for t, counts in totals.items():
                 key = "off" if t is None else str(t)
-                scores = percent_scores(counts)
-                scores["false_beats"] = metrics_from_counts(counts)["false_beats"]
+                scores = scores_with_false_beats(counts)
                 rows[name][key] = scores
                 print(
                     f"{checkpoint} | {name} | veto {key:>4}: V {scores['V']['se']:.1f} / "

@@ -30,6 +30,7 @@ from evaluate import (  # noqa: E402
     product_counts,
     read_annotated_record,
     reference_beats,
+    v_and_s_text,
     write_result,
 )
 
@@ -129,12 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         for name, paths in sets.items():
             rows[name] = check(model, paths, args.seconds)
             for kind in ("whole", "excerpts"):
-                v, s = rows[name][kind]["V"], rows[name][kind]["S"]
-                print(
-                    f"{checkpoint} | {name} | {kind:>8}: V {v['se']:.1f} / {v['ppv']:.1f} "
-                    f"(F1 {v['f1']:.2f}) | S {s['se']:.1f} / {s['ppv']:.1f} (F1 {s['f1']:.2f})",
-                    flush=True,
-                )
+                text = v_and_s_text(rows[name][kind])
+                print(f"{checkpoint} | {name} | {kind:>8}: {text}", flush=True)
     write_result(args.out, result)
     return 0
 
