@@ -185,18 +185,18 @@ def _int_field(text: str, file_name: str, field: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise ECGInputError(
-            f"'{file_name}' is not a valid EDF file: its {field} is {text!r}."
-        ) from None
+        raise _invalid_field(text, file_name, field) from None
 
 
 def _float_field(text: str, file_name: str, field: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ECGInputError(
-            f"'{file_name}' is not a valid EDF file: its {field} is {text!r}."
-        ) from None
-    if not np.isfinite(value):
-        raise ECGInputError(f"'{file_name}' is not a valid EDF file: its {field} is {text!r}.")
+        raise _invalid_field(text, file_name, field) from None
+    if not np.isfinite(value):  # "nan" and "inf" parse
+        raise _invalid_field(text, file_name, field)
     return value
+
+
+def _invalid_field(text: str, file_name: str, field: str) -> ECGInputError:
+    return ECGInputError(f"'{file_name}' is not a valid EDF file: its {field} is {text!r}.")
