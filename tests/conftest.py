@@ -33,6 +33,17 @@ def svdb_dir() -> Path:
     return _database_dir("svdb-adapt")
 
 
+@pytest.fixture
+def svdb_812_only(svdb_dir, tmp_path) -> Path:
+    """A stand-in for the SVDB subset in the development scripts' tests: a folder holding
+    record 812 alone (tall V beats whose R-wave tops touch the record's extreme value)."""
+    folder = tmp_path / "svdb_812"
+    folder.mkdir()
+    for suffix in (".hea", ".dat", ".atr"):
+        (folder / f"812{suffix}").symlink_to(svdb_dir / f"812{suffix}")
+    return folder
+
+
 def _model_available() -> str | None:
     """Why the app cannot analyse here (no checkpoint), or None."""
     location = os.environ.get("ECG_MODEL_LOCATION") or "diagnostic"

@@ -9,12 +9,9 @@ from _scripts import load_script
 from ecg_core.classifier import CHECKPOINTS_DIR
 
 
-def test_bandwidth_check_scores_each_cutoff_end_to_end(mitdb_dir, svdb_dir, tmp_path):
+def test_bandwidth_check_scores_each_cutoff_end_to_end(mitdb_dir, svdb_812_only, tmp_path):
     # Stand-ins: SVDB 812 alone and the DS1 validation records.
-    svdb = tmp_path / "svdb"
-    svdb.mkdir()
-    for suffix in (".hea", ".dat", ".atr"):
-        (svdb / f"812{suffix}").symlink_to(svdb_dir / f"812{suffix}")
+    svdb = svdb_812_only
     out = tmp_path / "bandwidth.json"
     checkpoint = str(CHECKPOINTS_DIR / "diagnostic")
     argv = [checkpoint, "--cutoff-hz", "8", "--svdb", str(svdb), "--mitdb", str(mitdb_dir)]

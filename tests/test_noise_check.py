@@ -9,13 +9,10 @@ from _scripts import load_script
 from ecg_core.classifier import CHECKPOINTS_DIR
 
 
-def test_noise_check_counts_the_beats_inside_noisy_spans(mitdb_dir, svdb_dir, tmp_path):
+def test_noise_check_counts_the_beats_inside_noisy_spans(mitdb_dir, svdb_812_only, tmp_path):
     # Stand-ins: SVDB 812 alone (tall V beats whose R-wave tops touch the record's extreme
     # value; the mask once hid 11 of them as "saturated") and the DS1 validation records.
-    svdb = tmp_path / "svdb"
-    svdb.mkdir()
-    for suffix in (".hea", ".dat", ".atr"):
-        (svdb / f"812{suffix}").symlink_to(svdb_dir / f"812{suffix}")
+    svdb = svdb_812_only
     out = tmp_path / "noise.json"
     checkpoint = str(CHECKPOINTS_DIR / "diagnostic")
     argv = [checkpoint, "--svdb", str(svdb), "--mitdb", str(mitdb_dir)]

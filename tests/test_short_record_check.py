@@ -9,11 +9,8 @@ from _scripts import load_script
 from ecg_core.classifier import CHECKPOINTS_DIR
 
 
-def test_excerpts_are_scored_against_the_whole_records(mitdb_dir, svdb_dir, tmp_path):
-    svdb = tmp_path / "svdb"  # a stand-in: SVDB 812 alone
-    svdb.mkdir()
-    for suffix in (".hea", ".dat", ".atr"):
-        (svdb / f"812{suffix}").symlink_to(svdb_dir / f"812{suffix}")
+def test_excerpts_are_scored_against_the_whole_records(mitdb_dir, svdb_812_only, tmp_path):
+    svdb = svdb_812_only  # a stand-in for the SVDB subset
     out = tmp_path / "short.json"
     checkpoint = str(CHECKPOINTS_DIR / "diagnostic")
     argv = [checkpoint, "--seconds", "60", "--svdb", str(svdb), "--mitdb", str(mitdb_dir)]
