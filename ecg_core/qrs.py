@@ -52,16 +52,6 @@ LEARNING_S: float = 2.0
 #: noise (see :func:`_plausible_qrs`).
 MIN_BEAT_TO_BACKGROUND: float = 2.2
 MIN_BEAT_TO_SIZE: float = 0.004
-#: Detections with a ratio between this and MIN_BEAT_TO_BACKGROUND pass only if they look
-#: alike, as heartbeats do: median correlation with their median beat (+-LIKENESS_HALF_S of the
-#: band-passed input) of at least MIN_BEAT_LIKENESS. A minute of MIT-BIH lead V1 alone (208,
-#: 203, 209: ratio 1.7-2.2, likeness 0.73-0.89) is then read; muscle noise's detections have
-#: likeness < 0.55 (NSTDB "ma").
-MIN_ALIKE_BEAT_TO_BACKGROUND: float = 1.6
-MIN_BEAT_LIKENESS: float = 0.8
-LIKENESS_HALF_S: float = 0.08
-#: The likeness is measured on at most this many beats, spread over the input.
-LIKENESS_MAX_BEATS: int = 2000
 #: Half-width of the window (input rate) in which a detection is moved to the R extremum.
 REFINE_S: float = 0.06
 #: Band of the input-rate signal in which the R extremum is sought.
@@ -199,52 +189,23 @@ class _BeatDecider:
         return self.candidates[np.asarray(self.beats, dtype=np.int64)]
 
 
-def _plausible_qrs(
-    at_beats: float, background: float, wave: np.ndarray, peaks: np.ndarray, fs: float
-) -> bool:
+def _plausible_qrs(at_beats: float, background: float, wave: np.ndarray) -> bool:
     """Whether the detections stand out as QRS complexes do: ``at_beats`` and ``background``
-    are the median slope envelope at the beats and everywhere, ``wave`` the band-passed input
-    and ``peaks`` the detections in it (samples at ``fs``).
+    are the median slope envelope at the beats and everywhere, ``wave`` the band-passed input.
 
     1. Against the background: in an ECG the slope envelope at the beats is many times its
        median level (>= 6.8x on every MIT-BIH record, 3x at -6 dB SNR in the NSTDB); white or
-       brown noise and baseline wander give ~1.4-1.6x. A lead whose QRS is small beside its P
-       and T waves (V1) can fall below the gate; between :data:`MIN_ALIKE_BEAT_TO_BACKGROUND`
-       and :data:`MIN_BEAT_TO_BACKGROUND` the detections pass if they look alike
-       (:func:`beat_likeness`), which noise's detections do not.
+       brown noise and baseline wander give ~1.4-1.6x.
     2. Against the signal's own size: a QRS is the steepest large wave of an ECG (envelope at
        the beats >= 0.03x the 1st-99th percentile range on MIT-BIH, 0.012x at -6 dB); filter
        edge transients on a smooth wave give < 0.001x.
     """
-    if at_beats <= MIN_ALIKE_BEAT_TO_BACKGROUND * background:
-        return False
     if at_beats <= MIN_BEAT_TO_BACKGROUND * background:
-        if beat_likeness(wave, peaks, fs) < MIN_BEAT_LIKENESS:
-            return False
+        return False
     # Every 4th sample is plenty for two percentiles and 4x cheaper.
     low, high = np.percentile(wave[::4], [1, 99])
     size = float(high - low)
     return at_beats > MIN_BEAT_TO_SIZE * size
-
-
-def beat_likeness(wave: np.ndarray, peaks: np.ndarray, fs: float) -> float:
-    """Median correlation of the beats (``wave`` within +-:data:`LIKENESS_HALF_S` of each of
-    ``peaks``, mean removed) with their median beat; 0.0 with fewer than 3 beats.
-
-    Heartbeats repeat a shape (a minority of ectopic beats leave the median alone); a noise
-    train's detections do not."""
-    half = max(1, int(round(LIKENESS_HALF_S * fs)))
-    inside = peaks[(peaks >= half) & (peaks < wave.size - half)]
-    if inside.size < 3:
-        return 0.0
-    if inside.size > LIKENESS_MAX_BEATS:
-        inside = inside[np.linspace(0, inside.size - 1, LIKENESS_MAX_BEATS).astype(np.int64)]
-    beats = wave[inside[:, None] + np.arange(-half, half + 1)]
-    beats = beats - beats.mean(axis=1, keepdims=True)
-    median_beat = np.median(beats, axis=0)
-    norms = np.linalg.norm(beats, axis=1) * np.linalg.norm(median_beat)
-    correlation = (beats @ median_beat) / np.maximum(norms, 1e-12)
-    return float(np.median(correlation))
 
 
 def refine_peaks(signal: np.ndarray, fs: float, approx_samples: np.ndarray) -> np.ndarray:
@@ -322,10 +283,9 @@ def detect_qrs_and_vf(
     peaks = empty
     if beats.size:
         wave = _bandpass(x, fs, REFINE_BAND_HZ)
-        approx = np.round(beats * (fs / DETECTION_FS)).astype(np.int64)
-        refined = _refine(wave, fs, np.clip(approx, 0, x.size - 1))
-        if _plausible_qrs(at_beats, background, wave, refined, fs):
-            peaks = refined
+        if _plausible_qrs(at_beats, background, wave):
+            approx = np.round(beats * (fs / DETECTION_FS)).astype(np.int64)
+            peaks = _refine(wave, fs, np.clip(approx, 0, x.size - 1))
     if drop_vf and vf_spans:
         peaks = peaks[~in_vf_spans(peaks, vf_spans)]
     return peaks, vf_spans
