@@ -261,6 +261,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="torch device of the training steps, e.g. cuda (the batches are still drawn and "
+        "augmented on the CPU; validation, EMA and the saved weights stay there)",
+    )
     args = p.parse_args(argv)
     for key, value in MODE_DEFAULTS[args.mode].items():
         if getattr(args, key) is None:
@@ -351,6 +357,7 @@ def main(argv=None) -> int:
     if args.ensemble and not teacher_dirs:
         teacher_dirs = train_teachers(argv, args)
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     out = Path(args.out)
@@ -416,17 +423,18 @@ def main(argv=None) -> int:
     if args.noise_dir and not args.no_augment:
         noise = load_noise_records(args.noise_dir, causal=causal)
     augment = Augmenter(noise, rng) if not args.no_augment else None
-    class_weights = torch.tensor([float(w) for w in args.class_weights.split(",")])
+    class_weights = [float(w) for w in args.class_weights.split(",")]
+    class_weights = torch.tensor(class_weights, device=device)
 
     # Distillation (Hinton et al. 2015): one model learns the seed ensemble's mean
     # probabilities. On the SVDB development set, seeds of one recipe scatter by 5-6 points
     # of V F1; the students scatter less and score higher (README, ablation).
-    teachers = [load_model(t).model for t in teacher_dirs]
+    teachers = [load_model(t).model.to(device) for t in teacher_dirs]
     for folder, teacher in zip(teacher_dirs, teachers, strict=True):
         if asdict(teacher.cfg) != asdict(cfg):
             raise SystemExit(f"--teacher {folder} was trained with other model settings")
 
-    model = HybridBeatNet(cfg)
+    model = HybridBeatNet(cfg).to(device)
     print(
         f"{args.mode}: {count_parameters(model)} parameters; train {len(train_names)} "
         f"sequences ({train_beats.size} beats), val {val_records}"
@@ -436,7 +444,7 @@ def main(argv=None) -> int:
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=args.lr, total_steps=total_steps, pct_start=0.15
     )
-    ema_model = HybridBeatNet(cfg)
+    ema_model = HybridBeatNet(cfg)  # on the CPU, where validation runs
     ema_model.load_state_dict(model.state_dict())
     history, best, best_state, bad_epochs = [], -1.0, None, 0
     for epoch in range(1, args.epochs + 1):
@@ -460,10 +468,10 @@ def main(argv=None) -> int:
             morph, rr = model_inputs(data, idx, windows, templates, scales)
             if args.recorder_aug:
                 morph = torch.from_numpy(recorder_augment(morph.numpy(), rng))
+            morph, rr = morph.to(device), rr.to(device)
             logits, _ = model(morph, rr, context_grad=args.context_grad)
-            loss = focal_loss(
-                logits, torch.from_numpy(data.labels[centres]), class_weights, args.gamma
-            )
+            target = torch.from_numpy(data.labels[centres]).to(device)
+            loss = focal_loss(logits, target, class_weights, args.gamma)
             if teachers:
                 with torch.no_grad():
                     views = [morph]
@@ -471,7 +479,7 @@ def main(argv=None) -> int:
                         views.append(
                             model_inputs(
                                 data, partner[idx], crop_core(data, data.windows[partner[idx]])
-                            )[0]
+                            )[0].to(device)
                         )
                     soft = torch.stack(
                         [t(view, rr)[0].softmax(-1) for t in teachers for view in views]
@@ -489,7 +497,7 @@ def main(argv=None) -> int:
                     ema_model.state_dict().values(), model.state_dict().values(), strict=True
                 ):
                     if e.dtype.is_floating_point:
-                        e.mul_(decay).add_(w, alpha=1 - decay)
+                        e.mul_(decay).add_(w.cpu(), alpha=1 - decay)
                     else:
                         e.copy_(w)
             running.append(loss.item())
@@ -526,6 +534,7 @@ def main(argv=None) -> int:
 
     from safetensors.torch import save_file
 
+    model = model.cpu()
     model.load_state_dict(best_state)
     cfg.to_json(out / "config.json")
     save_file({k: t.contiguous() for k, t in best_state.items()}, str(out / FP32_WEIGHTS))
