@@ -12,6 +12,8 @@ Defaults, and why (figures: the ablation in the README):
   source of false S. And on the SVDB development set, transfer to another recorder got worse
   the longer we trained (V +P 75-84 % after 4 epochs, ~59 % after 8), while the five DS1
   validation records could not tell runs apart (their score swings 10-20 points by epoch).
+  Today's recipe at 12 epochs (3 held-out students each, results/README.md) gained 3.7 S F1
+  on the validation records and lost 10.1 on SVDB.
 - both MIT-BIH leads, random mixtures of them (``mix_leads``), polarity and low-pass
   "recorder" augmentation: other recorders' leads are not MLII (SVDB V +P 44 % -> 68-84 %).
 - real-time only: the RR irregularity feature (AF) and an EMA of the weights. Retrained with
@@ -32,7 +34,8 @@ Defaults, and why (figures: the ablation in the README):
 - ``--causal-features`` (diagnostic only): the real-time model's inputs, so that the model
   sees exactly one beat ahead; not the default (README, ablation).
 
-Train longer with --epochs / --steps-per-epoch; ``--early-stop`` for the held-out protocol;
+Train longer with --epochs / --steps-per-epoch (``--device cuda`` where there is a GPU);
+``--early-stop`` for the held-out protocol;
 ``--hold-out-val`` for the shipped recipe with the DS1 validation records held out.
 
 Writes config.json, model.safetensors, model_int8.safetensors, loss_curve.png,
