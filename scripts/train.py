@@ -50,7 +50,7 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ecg_core.aami import AAMI_CLASSES, DS1, DS1_TRAIN_RECORDS, DS1_VAL_RECORDS  # noqa: E402
 from ecg_core.classifier import FP32_WEIGHTS, INT8_WEIGHTS, load_model, predict_beats  # noqa: E402
 from ecg_core.dataset import (  # noqa: E402
+    BeatDataset,
     both_leads,
     build_beat_dataset,
     build_noisy_copies,
@@ -343,44 +344,34 @@ def train_teachers(argv: list[str], args: argparse.Namespace) -> list[str]:
     return folders
 
 
-def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = parse_args(argv)
-    start = time.perf_counter()
-    hold_out_val = args.early_stop or args.hold_out_val
-    teacher_dirs = list(args.teacher)
+@dataclass
+class TrainingSet:
+    """The beats one run learns from, and what drawing a batch of them needs."""
+
+    data: BeatDataset
+    train_names: list[str]  # record sequences trained on (a record, its other lead, copies)
+    train_beats: np.ndarray  # indices into data of the beats a batch is centred on
+    p_beat: np.ndarray  # their sampling probabilities
+    first: np.ndarray  # per beat, the first and last beat of its record sequence
+    last: np.ndarray
+    partner: np.ndarray | None  # per beat, the same beat in the record's other lead
+
+
+def check_teachers(teacher_dirs: list[str], hold_out_val: bool) -> None:
+    """A held-out run's teachers must have held the validation records out too: what a
+    teacher learnt from them would reach the student through its probabilities. (Other
+    runs need no train_log.json from a teacher.)"""
     for folder in teacher_dirs if hold_out_val else []:
-        # What a teacher learnt from the validation records would reach the student through
-        # its probabilities. (Other runs need no train_log.json from a teacher.)
         log_path = Path(folder) / "train_log.json"
         if not log_path.is_file():
             raise SystemExit(f"--teacher {folder}: no train_log.json says it held them out")
         if json.loads(log_path.read_text()).get("val_records_trained_on", True):
             raise SystemExit(f"--teacher {folder} was trained on the DS1 validation records")
-    if args.ensemble and not teacher_dirs:
-        teacher_dirs = train_teachers(argv, args)
-    torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    causal = args.mode == "realtime" or args.causal_features
-    make_config = realtime_config if args.mode == "realtime" else diagnostic_config
-    cfg = make_config(
-        causal=causal,
-        context_past=args.context_past,
-        lstm_hidden=args.lstm_hidden,
-        embed_dim=args.embed_dim,
-        in_channels=args.in_channels,
-        dropout=args.dropout,
-        n_rr=(3 if causal else 5) + (1 if args.rr_cv else 0),
-    )
 
-    if args.lead_mix and not args.other_lead:
-        raise SystemExit("--lead-mix needs --other-lead")
-    if args.cross_lead_targets and not (args.other_lead and teacher_dirs):
-        raise SystemExit("--cross-lead-targets needs --other-lead and teachers (--ensemble N)")
+
+def build_training_set(args: argparse.Namespace, n_rr: int, causal: bool) -> TrainingSet:
+    """DS1's beats (both leads with ``--other-lead``, noisy copies with ``--noisy-copies``),
+    the ones trained on and how often each is drawn."""
     build = both_leads if args.other_lead else build_beat_dataset
     data = build(
         args.data_dir,
@@ -389,9 +380,10 @@ def main(argv=None) -> int:
         positions=args.positions,
         false_detections=args.false_detections,
     )
+    hold_out_val = args.early_stop or args.hold_out_val
     train_records = list(DS1_TRAIN_RECORDS) if hold_out_val else list(DS1)
-    val_records = list(DS1_VAL_RECORDS)
     train_names = list(train_records)
+    partner = None
     if args.other_lead:
         train_names += [other_lead_sequence(r) for r in train_records]
         half = len(data) // 2
@@ -410,9 +402,9 @@ def main(argv=None) -> int:
         n_before = len(data)
         data = concat_datasets([data, noisy], ["", f":{args.noisy_copies}"])
         train_names += [f"{r}:{args.noisy_copies}" for r in train_records]
-        if args.other_lead:  # a noisy copy has no second lead: it "mixes" with itself
+        if partner is not None:  # a noisy copy has no second lead: it "mixes" with itself
             partner = np.concatenate([partner, n_before + np.arange(len(noisy))])
-    data.rr = data.rr[:, : cfg.n_rr]  # the rhythm-irregularity column is the optional last
+    data.rr = data.rr[:, :n_rr]  # the rhythm-irregularity column is the optional last
     train_beats = np.flatnonzero(np.isin(data.records[data.record_ids], train_names))
     first, last = record_bounds(data.record_ids)
     patients = np.char.partition(data.records[data.record_ids[train_beats]].astype(str), ":")[:, 0]
@@ -422,6 +414,93 @@ def main(argv=None) -> int:
         patients=patients,  # a record's other lead and noisy copy are the same patient
         patient_power=args.patient_power,
     )
+    return TrainingSet(data, train_names, train_beats, p_beat, first, last, partner)
+
+
+def draw_batch(
+    ts: TrainingSet,
+    cfg,
+    args: argparse.Namespace,
+    rng: np.random.Generator,
+    augment: Augmenter | None,
+) -> tuple[np.ndarray, np.ndarray, torch.Tensor, torch.Tensor]:
+    """(centre beats (B,), their context beats (B, T), morph, rr): a batch of beat sequences
+    with the training augmentations, on the CPU."""
+    data = ts.data
+    centres = rng.choice(ts.train_beats, size=args.batch_size, p=ts.p_beat)
+    idx = context_of(centres, ts.first, ts.last, cfg.context_past, cfg.lookahead)
+    if args.lead_mix:
+        wide, templates, scales = mix_leads(data, idx, ts.partner, rng, args.lead_mix)
+    else:
+        wide, templates, scales = data.windows[idx], data.templates[idx], data.scales[idx]
+    if args.aberrate_s:
+        r_index = data.margin + data.pre
+        wide = aberrate_s_beats(wide, data.labels[idx], r_index, rng, args.aberrate_s)
+    if augment:
+        windows = augment.augment_windows(wide, scales, data.pre, data.margin)
+    else:
+        windows = crop_core(data, wide)
+    morph, rr = model_inputs(data, idx, windows, templates, scales)
+    if args.recorder_aug:
+        morph = torch.from_numpy(recorder_augment(morph.numpy(), rng))
+    return centres, idx, morph, rr
+
+
+@torch.no_grad()
+def teacher_probabilities(
+    teachers: list[HybridBeatNet],
+    morph: torch.Tensor,
+    rr: torch.Tensor,
+    other_lead_morph: torch.Tensor | None,
+) -> torch.Tensor:
+    """The teachers' mean probabilities on the batch (and on its other lead, if given)."""
+    views = [morph] if other_lead_morph is None else [morph, other_lead_morph]
+    return torch.stack([t(view, rr)[0].softmax(-1) for t in teachers for view in views]).mean(0)
+
+
+@torch.no_grad()
+def update_ema(ema_model: HybridBeatNet, model: HybridBeatNet, decay: float) -> None:
+    """ema = decay * ema + (1 - decay) * weights (decay 0: a copy); ``ema_model`` on the CPU."""
+    for e, w in zip(ema_model.state_dict().values(), model.state_dict().values(), strict=True):
+        if e.dtype.is_floating_point:
+            e.mul_(decay).add_(w.cpu(), alpha=1 - decay)
+        else:
+            e.copy_(w)
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parse_args(argv)
+    start = time.perf_counter()
+    hold_out_val = args.early_stop or args.hold_out_val
+    teacher_dirs = list(args.teacher)
+    check_teachers(teacher_dirs, hold_out_val)
+    if args.ensemble and not teacher_dirs:
+        teacher_dirs = train_teachers(argv, args)
+    if args.lead_mix and not args.other_lead:
+        raise SystemExit("--lead-mix needs --other-lead")
+    if args.cross_lead_targets and not (args.other_lead and teacher_dirs):
+        raise SystemExit("--cross-lead-targets needs --other-lead and teachers (--ensemble N)")
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    causal = args.mode == "realtime" or args.causal_features
+    make_config = realtime_config if args.mode == "realtime" else diagnostic_config
+    cfg = make_config(
+        causal=causal,
+        context_past=args.context_past,
+        lstm_hidden=args.lstm_hidden,
+        embed_dim=args.embed_dim,
+        in_channels=args.in_channels,
+        dropout=args.dropout,
+        n_rr=(3 if causal else 5) + (1 if args.rr_cv else 0),
+    )
+
+    ts = build_training_set(args, cfg.n_rr, causal)
+    data, val_records = ts.data, list(DS1_VAL_RECORDS)
     noise = None
     if args.noise_dir and not args.no_augment:
         noise = load_noise_records(args.noise_dir, causal=causal)
@@ -439,8 +518,8 @@ def main(argv=None) -> int:
 
     model = HybridBeatNet(cfg).to(device)
     print(
-        f"{args.mode}: {count_parameters(model)} parameters; train {len(train_names)} "
-        f"sequences ({train_beats.size} beats), val {val_records}"
+        f"{args.mode}: {count_parameters(model)} parameters; train {len(ts.train_names)} "
+        f"sequences ({ts.train_beats.size} beats), val {val_records}"
     )
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     total_steps = args.epochs * args.steps_per_epoch
@@ -455,38 +534,19 @@ def main(argv=None) -> int:
         running = []
         bar = tqdm(range(args.steps_per_epoch), desc=f"epoch {epoch}/{args.epochs}", leave=False)
         for _ in bar:
-            centres = rng.choice(train_beats, size=args.batch_size, p=p_beat)
-            idx = context_of(centres, first, last, cfg.context_past, cfg.lookahead)
-            if args.lead_mix:
-                wide, templates, scales = mix_leads(data, idx, partner, rng, args.lead_mix)
-            else:
-                wide, templates, scales = data.windows[idx], data.templates[idx], data.scales[idx]
-            if args.aberrate_s:
-                r_index = data.margin + data.pre
-                wide = aberrate_s_beats(wide, data.labels[idx], r_index, rng, args.aberrate_s)
-            if augment:
-                windows = augment.augment_windows(wide, scales, data.pre, data.margin)
-            else:
-                windows = crop_core(data, wide)
-            morph, rr = model_inputs(data, idx, windows, templates, scales)
-            if args.recorder_aug:
-                morph = torch.from_numpy(recorder_augment(morph.numpy(), rng))
+            centres, idx, morph, rr = draw_batch(ts, cfg, args, rng, augment)
             morph, rr = morph.to(device), rr.to(device)
             logits, _ = model(morph, rr, context_grad=args.context_grad)
             target = torch.from_numpy(data.labels[centres]).to(device)
             loss = focal_loss(logits, target, class_weights, args.gamma)
             if teachers:
-                with torch.no_grad():
-                    views = [morph]
-                    if args.cross_lead_targets:
-                        views.append(
-                            model_inputs(
-                                data, partner[idx], crop_core(data, data.windows[partner[idx]])
-                            )[0].to(device)
-                        )
-                    soft = torch.stack(
-                        [t(view, rr)[0].softmax(-1) for t in teachers for view in views]
-                    ).mean(0)
+                other_lead_morph = None
+                if args.cross_lead_targets:
+                    pidx = ts.partner[idx]
+                    other_lead_morph = model_inputs(
+                        data, pidx, crop_core(data, data.windows[pidx])
+                    )[0].to(device)
+                soft = teacher_probabilities(teachers, morph, rr, other_lead_morph)
                 w = args.distill_weight
                 loss = (1 - w) * loss + w * distillation_loss(logits, soft)
             opt.zero_grad(set_to_none=True)
@@ -494,15 +554,7 @@ def main(argv=None) -> int:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
-            with torch.no_grad():
-                decay = args.ema if args.ema > 0 else 0.0
-                for e, w in zip(
-                    ema_model.state_dict().values(), model.state_dict().values(), strict=True
-                ):
-                    if e.dtype.is_floating_point:
-                        e.mul_(decay).add_(w.cpu(), alpha=1 - decay)
-                    else:
-                        e.copy_(w)
+            update_ema(ema_model, model, args.ema if args.ema > 0 else 0.0)
             running.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(running[-20:]):.3f}")
         val_loss, scores, labels, preds = evaluate(ema_model, data, val_records)
@@ -547,7 +599,7 @@ def main(argv=None) -> int:
     save_plots(out, history, best_cm, f"{args.mode}, epoch {best_epoch}", val_name)
     log = {
         "args": vars(args),
-        "train_records": train_names,
+        "train_records": ts.train_names,
         "val_records": val_records,
         "val_records_trained_on": not hold_out_val,
         "teachers": teacher_dirs,
