@@ -287,7 +287,9 @@ def _beats_message(s: dict) -> str:
     if s["n_beats"] == 0:
         return (
             f"No heartbeats were found in lead {s['lead']} "
-            f"({s['duration_s']:.0f} s of signal): it may be flat, too short or too noisy."
+            f"({s['duration_s']:.0f} s of signal): it may be flat, too short or too noisy, or "
+            "its QRS complexes too small beside its P and T waves (as in some minutes of lead "
+            "V1 alone); another lead may work."
         )
     if s["n_analysed_beats"] == 0:
         return f"{s['n_beats']} beats were found, but all lie in noisy parts: nothing analysed."
