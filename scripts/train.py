@@ -74,6 +74,7 @@ from ecg_core.dataset import (  # noqa: E402
 from ecg_core.features import morphology  # noqa: E402
 from ecg_core.models import (  # noqa: E402
     HybridBeatNet,
+    ModelConfig,
     count_parameters,
     diagnostic_config,
     realtime_config,
@@ -419,7 +420,7 @@ def build_training_set(args: argparse.Namespace, n_rr: int, causal: bool) -> Tra
 
 def draw_batch(
     ts: TrainingSet,
-    cfg,
+    cfg: ModelConfig,
     args: argparse.Namespace,
     rng: np.random.Generator,
     augment: Augmenter | None,
@@ -474,13 +475,13 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     hold_out_val = args.early_stop or args.hold_out_val
     teacher_dirs = list(args.teacher)
+    if args.lead_mix and not args.other_lead:
+        raise SystemExit("--lead-mix needs --other-lead")
+    if args.cross_lead_targets and not (args.other_lead and (teacher_dirs or args.ensemble)):
+        raise SystemExit("--cross-lead-targets needs --other-lead and teachers (--ensemble N)")
     check_teachers(teacher_dirs, hold_out_val)
     if args.ensemble and not teacher_dirs:
         teacher_dirs = train_teachers(argv, args)
-    if args.lead_mix and not args.other_lead:
-        raise SystemExit("--lead-mix needs --other-lead")
-    if args.cross_lead_targets and not (args.other_lead and teacher_dirs):
-        raise SystemExit("--cross-lead-targets needs --other-lead and teachers (--ensemble N)")
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     torch.manual_seed(args.seed)

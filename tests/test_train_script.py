@@ -92,3 +92,18 @@ def test_hold_out_val_never_trains_on_the_validation_records(mitdb_dir, tmp_path
     student = [*argv, "--hold-out-val", "--teacher", str(out), "--out", str(tmp_path / "s")]
     with pytest.raises(SystemExit, match="trained on the DS1 validation records"):
         train.main(student)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--no-other-lead"], "--lead-mix needs --other-lead"),
+        (["--cross-lead-targets", "--ensemble", "0"], "--cross-lead-targets needs"),
+    ],
+)
+def test_option_conflicts_stop_before_any_teacher_trains(tmp_path, options, message):
+    # --ensemble 3 (the default) would train three teachers first: the error must come before.
+    argv = ["--mode", "diagnostic", "--out", str(tmp_path / "run"), *options]
+    with pytest.raises(SystemExit, match=message):
+        load_script("train").main(argv)
+    assert not (tmp_path / "run").exists()
