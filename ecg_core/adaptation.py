@@ -69,6 +69,7 @@ class AdaptSettings:
     source_fraction: float = 0.0  # share of each batch drawn from labelled source beats
     augment: bool = True
     seed: int = 0
+    device: str = "cpu"  # torch device of the fine-tuning steps, e.g. "cuda"
 
     def validate(self) -> AdaptSettings:
         unknown = [m for m in self.methods if m not in METHODS]
@@ -88,6 +89,10 @@ class AdaptSettings:
             raise ValueError(f"source_fraction={self.source_fraction} must be in [0, 1).")
         if not 0.0 < self.pseudo_threshold <= 1.0:
             raise ValueError(f"pseudo_threshold={self.pseudo_threshold} must be in (0, 1].")
+        try:
+            torch.device(self.device)
+        except RuntimeError as err:
+            raise ValueError(f"device={self.device!r} is not a torch device ({err}).") from None
         return self
 
     @property
@@ -241,6 +246,8 @@ def fine_tune(
     if beats.size == 0 or settings.steps == 0:
         return []
     cfg = model.cfg
+    device = torch.device(settings.device)
+    model.to(device)  # before the optimiser takes the parameters
     params = _trainable_parameters(model, settings.freeze)
     opt = torch.optim.AdamW(params, lr=settings.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=settings.steps)
@@ -251,7 +258,7 @@ def fine_tune(
         else beat_weights
     )
     augment = Augmenter(noise, rng) if settings.augment else None
-    class_weights = torch.tensor(settings.class_weights, dtype=torch.float32)
+    class_weights = torch.tensor(settings.class_weights, dtype=torch.float32, device=device)
     target = np.full(len(data), -1, dtype=np.int64)
     target[beats] = labels
     losses = []
@@ -264,8 +271,9 @@ def fine_tune(
         idx = context_of(centres, first, last, cfg.context_past, cfg.lookahead)
         windows = augment(data, idx) if augment else core_windows(data, idx)
         morph, rr = model_inputs(data, idx, windows)
-        logits, _ = model(morph, rr)
-        loss = focal_loss(logits, torch.from_numpy(target[centres]), class_weights, settings.gamma)
+        logits, _ = model(morph.to(device), rr.to(device))
+        labels_now = torch.from_numpy(target[centres]).to(device)
+        loss = focal_loss(logits, labels_now, class_weights, settings.gamma)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -276,7 +284,7 @@ def fine_tune(
             progress(step + 1, settings.steps, losses[-1])
     for p in model.parameters():
         p.requires_grad_(True)
-    model.eval()
+    model.cpu().eval()  # inference runs on the CPU
     return losses
 
 

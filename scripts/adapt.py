@@ -136,6 +136,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="NSTDB folder for noise augmentation ('' for none)",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--device", default="cpu", help="torch device of the fine-tuning steps, e.g. cuda"
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--cv-folds", type=int, default=0, help="cross-validate by record with K folds")
     p.add_argument(
@@ -202,6 +205,7 @@ def settings_from(args: argparse.Namespace) -> AdaptSettings:
         source_fraction=args.source_fraction,
         augment=not args.no_augment,
         seed=args.seed,
+        device=args.device,
     ).validate()
 
 

@@ -309,6 +309,8 @@ def test_source_mixing_concatenates_and_trains(svdb_dir, svdb_beats, model) -> N
     assert len(summary["losses"]) == 2
     with pytest.raises(ValueError, match="source_fraction"):
         AdaptSettings(source_fraction=1.0).validate()
+    with pytest.raises(ValueError, match="not a torch device"):
+        AdaptSettings(device="gpu0").validate()
 
 
 def test_shipped_adapted_checkpoint_is_complete_and_loads(mitdb_dir) -> None:
