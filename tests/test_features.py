@@ -83,6 +83,22 @@ def test_causal_features_ignore_the_future():
     )
 
 
+def test_causal_first_beat_features_do_not_depend_on_the_next_beat():
+    # The first beat borrows the interval after it (rr_intervals), but only into ratios of
+    # that one interval with itself: its features must not move with the second beat.
+    r = np.array([100, 190, 300, 420, 520])
+    later = r.copy()
+    later[1:] += 60  # the second beat (and all after it) comes later
+    np.testing.assert_array_equal(
+        rr_features(later, CANONICAL_FS, causal=True)[0],
+        rr_features(r, CANONICAL_FS, causal=True)[0],
+    )
+    assert not np.array_equal(  # the diagnostic features do look at the next beat
+        rr_features(later, CANONICAL_FS, causal=False)[0],
+        rr_features(r, CANONICAL_FS, causal=False)[0],
+    )
+
+
 def test_template_is_the_median_beat():
     base = np.sin(np.linspace(0, np.pi, 96)).astype(np.float32)
     windows = np.tile(base, (40, 1))
