@@ -74,6 +74,7 @@ from ecg_core.dataset import (  # noqa: E402
     build_beat_dataset,
     load_noise_records,
 )
+from ecg_core.errors import ECGInputError  # noqa: E402
 from ecg_core.hub import resolve_checkpoint  # noqa: E402
 from ecg_core.metrics import classification_metrics, percent_scores  # noqa: E402
 from ecg_core.models import HybridBeatNet  # noqa: E402
@@ -193,8 +194,9 @@ def short_e2e(scores: dict) -> str:
 
 
 def settings_from(args: argparse.Namespace) -> AdaptSettings:
+    """The command line's AdaptSettings; a contradiction in them is a one-line error."""
     methods = tuple(m.strip() for m in args.method.split(",") if m.strip())
-    return AdaptSettings(
+    settings = AdaptSettings(
         methods=methods,
         freeze=args.freeze,
         labelled_beats_per_record=args.labelled_beats,
@@ -206,7 +208,11 @@ def settings_from(args: argparse.Namespace) -> AdaptSettings:
         augment=not args.no_augment,
         seed=args.seed,
         device=args.device,
-    ).validate()
+    )
+    try:
+        return settings.validate()
+    except ValueError as err:
+        raise SystemExit(f"adapt.py: {err}") from None
 
 
 def scores(labels: np.ndarray, probs: np.ndarray, database: str, records, mode: str) -> dict:
@@ -522,4 +528,7 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    try:
+        raise SystemExit(main())
+    except ECGInputError as err:  # a record that cannot be read: one line, not a traceback
+        raise SystemExit(f"adapt.py: {err}") from None

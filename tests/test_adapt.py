@@ -332,3 +332,26 @@ def test_shipped_adapted_checkpoint_is_complete_and_loads(mitdb_dir) -> None:
     truth = np.asarray(symbols)[np.isin(symbols, ["N", "V"])][:300]
     agreement = np.mean(np.where(truth == "V", 2, 0) == pred.labels)
     assert agreement > 0.9, agreement
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--records", "nosuchrecord", "--method", "adabn"], "does not exist"),
+        (["--method", "adabn,dance"], "Unknown adaptation method"),
+    ],
+)
+def test_adapt_script_bad_input_is_one_line_not_a_traceback(tmp_path, options, message):
+    import subprocess
+
+    (tmp_path / "db").mkdir()
+    argv = ["--data-dir", str(tmp_path / "db"), *options, "--out", str(tmp_path / "out")]
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "scripts" / "adapt.py"), *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
