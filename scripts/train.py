@@ -108,6 +108,15 @@ MODE_DEFAULTS: dict[str, dict[str, bool | float]] = {
 }
 
 
+def torch_device(text: str) -> str:
+    """``--device``: a name torch knows ("cpu", "cuda", "cuda:1"), checked when parsed."""
+    try:
+        torch.device(text)
+    except RuntimeError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a torch device ({err})") from None
+    return text
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--mode", choices=["realtime", "diagnostic"], required=True)
@@ -268,6 +277,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument(
         "--device",
+        type=torch_device,
         default="cpu",
         help="torch device of the training steps, e.g. cuda (the batches are still drawn and "
         "augmented on the CPU; validation, EMA and the saved weights stay there)",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from tests._scripts import load_script
+from _scripts import load_script
 
 seed_spread = load_script("seed_spread")
 

@@ -28,6 +28,12 @@ def test_defaults_are_the_shipped_recipe(mode):
     assert explicit.rr_cv is True
 
 
+def test_an_unknown_device_is_refused_when_parsed(capsys):
+    with pytest.raises(SystemExit):
+        load_script("train").parse_args(["--mode", "diagnostic", "--out", "x", "--device", "gpu0"])
+    assert "'gpu0' is not a torch device" in capsys.readouterr().err
+
+
 def test_train_writes_a_loadable_checkpoint(mitdb_dir, tmp_path):
     out = tmp_path / "run"
     argv = ["--mode", "realtime", "--out", str(out), "--data-dir", str(mitdb_dir)]
